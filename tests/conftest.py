@@ -1,0 +1,32 @@
+"""Shared fixtures: where the real MNIST files are."""
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+def _candidates():
+    if os.environ.get("FASTNET_DATA"):
+        yield Path(os.environ["FASTNET_DATA"])
+    yield ROOT / "data"
+    yield ROOT.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder holding the four MNIST IDX files; fails under CI when absent, else skips."""
+    for folder in _candidates():
+        if all((folder / name).is_file() for name in MNIST_FILES):
+            return folder
+    message = "MNIST files not found in $FASTNET_DATA, data/ or ../shared/data/mnist"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
