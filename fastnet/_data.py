@@ -1,0 +1,145 @@
+"""The chapter's data formats turned into validated arrays, once per call.
+
+Accepted: a sequence of ``(x, y)`` samples (``x`` shaped ``(inputs, 1)`` or ``(inputs,)``,
+``y`` an integer label or a one-hot/target column), or a pair of arrays ``(X, y)`` with
+``X`` shaped ``(n, inputs)`` and ``y`` integer labels ``(n,)`` or targets ``(n, outputs)``.
+Every check is vectorised; nothing here runs per mini-batch.
+"""
+import numbers
+
+import numpy as np
+
+
+def check_positive_int(name, value, minimum=1):
+    """``value`` as an int, or a ValueError/TypeError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_eta(eta):
+    """The learning rate as a float: finite and > 0."""
+    if isinstance(eta, (bool, np.bool_)) or not isinstance(eta, numbers.Real):
+        raise TypeError(f"eta must be a real number, got {eta!r} ({type(eta).__name__})")
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
+    return float(eta)
+
+
+def check_sizes(sizes):
+    """The layer sizes as a list of ints: at least two, each a positive integer."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must name at least 2 layers (inputs and outputs), got {sizes!r}")
+    return [check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+
+
+def _is_array_pair(data):
+    return (isinstance(data, tuple) and len(data) == 2
+            and all(isinstance(part, np.ndarray) for part in data) and data[0].ndim == 2)
+
+
+def _stack_samples(name, data):
+    """``(X, Y)`` from a sequence of ``(x, y)`` samples; ``Y`` is 1-D labels or 2-D targets."""
+    try:
+        xs, ys = zip(*data)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a list of (x, y) tuples or a pair of arrays (X, y); "
+                        f"its items are not (x, y) pairs") from None
+    X = _stack_columns(f"{name} inputs", xs)
+    if all(isinstance(y, numbers.Integral) for y in ys):
+        return X, np.asarray(ys)
+    return X, _stack_columns(f"{name} targets", ys)
+
+
+def _stack_columns(name, columns):
+    shapes = {np.shape(c) for c in columns}
+    if len(shapes) != 1:
+        first = np.shape(columns[0])
+        bad = next(i for i, c in enumerate(columns) if np.shape(c) != first)
+        raise ValueError(f"{name}: sample {bad} has shape {np.shape(columns[bad])}, "
+                         f"but sample 0 has shape {first}; all must match")
+    (shape,) = shapes
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        raise ValueError(f"{name} must be column vectors shaped (k, 1) or (k,), got {shape}")
+    return np.asarray(columns).reshape(len(columns), shape[0])
+
+
+def as_arrays(name, data):
+    """``(X, y)`` arrays from either accepted format, with a non-empty, finite ``X``."""
+    if data is None:
+        raise TypeError(f"{name} must be a list of (x, y) tuples or a pair of arrays (X, y), got None")
+    if _is_array_pair(data):
+        X, y = data
+    else:
+        X, y = _stack_samples(name, data if isinstance(data, (list, tuple)) else list(data))
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty; expected at least one sample")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{name}: X has {X.shape[0]} rows but y has {y.shape[0]} entries")
+    check_finite(name, X)
+    return X, y
+
+
+def check_finite(name, X):
+    """Reject non-numeric inputs and NaN or inf, naming the first bad sample (row)."""
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise TypeError(f"{name} inputs must be real numbers, got dtype {X.dtype}")
+    finite = np.isfinite(X)
+    if not finite.all():
+        bad = int(np.argwhere(~finite)[0, 0])
+        raise ValueError(f"{name} inputs contain NaN or inf (first in sample {bad})")
+
+
+def check_width(name, X, n_inputs):
+    if X.shape[1] != n_inputs:
+        raise ValueError(f"{name} inputs have {X.shape[1]} values per sample, "
+                         f"but the network's input layer has {n_inputs}")
+
+
+def check_labels(name, y, n_outputs):
+    """Integer labels in ``[0, n_outputs)`` as int64."""
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name} labels must be integers, got dtype {y.dtype}")
+    out_of_range = (y < 0) | (y >= n_outputs)
+    if out_of_range.any():
+        bad = int(np.argmax(out_of_range))
+        raise ValueError(f"{name} label {y[bad]} (sample {bad}) is outside 0..{n_outputs - 1}")
+    return y.astype(np.int64, copy=False)
+
+
+def targets(name, y, n_outputs, dtype):
+    """Desired outputs ``(n, n_outputs)``: one-hot rows for labels, else the targets given."""
+    if y.ndim == 1:
+        labels = check_labels(name, y, n_outputs)
+        T = np.zeros((labels.size, n_outputs), dtype=dtype)
+        T[np.arange(labels.size), labels] = 1.0
+        return T
+    if y.ndim != 2 or y.shape[1] != n_outputs:
+        raise ValueError(f"{name} targets must have {n_outputs} values per sample "
+                         f"(the output layer's size), got shape {y.shape[1:]}")
+    if not np.isfinite(y).all():
+        raise ValueError(f"{name} targets contain NaN or inf")
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
+def labels(name, y, n_outputs):
+    """Integer labels; one-hot/target rows are read as their largest entry."""
+    if y.ndim == 2:
+        if y.shape[1] != n_outputs:
+            raise ValueError(f"{name} targets must have {n_outputs} values per sample, "
+                             f"got {y.shape[1]}")
+        return np.argmax(y, axis=1)
+    return check_labels(name, y, n_outputs)
+
+
+def inputs(X, dtype):
+    """``X`` as a C-contiguous float32/float64 array the kernels can read."""
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(dtype)
+    return np.ascontiguousarray(X)

@@ -1,0 +1,46 @@
+"""Where every layer's weights, biases and scratch rows live inside flat buffers.
+
+Parameters: one contiguous buffer holding, layer after layer, the weights (row-major,
+shape ``(sizes[l+1], sizes[l])``) and then the biases (``sizes[l+1]``).
+Scratch: one buffer of activations and one of deltas for ``capacity`` samples, where
+layer ``l`` holds ``(capacity, sizes[l])`` row-major starting at ``unit_offsets[l]``.
+"""
+import numpy as np
+
+
+class Layout:
+    """Shapes and offsets of a network with layer sizes ``sizes``."""
+
+    def __init__(self, sizes):
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        fan_in, fan_out = self.sizes[:-1], self.sizes[1:]
+        per_layer = fan_out * fan_in + fan_out
+        starts = np.concatenate(([0], np.cumsum(per_layer)[:-1])).astype(np.int64)
+        self.weight_offsets = starts
+        self.bias_offsets = starts + fan_out * fan_in
+        self.n_params = int(per_layer.sum())
+        self.unit_offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1])).astype(np.int64)
+        self.n_units = int(self.sizes.sum())
+
+    def weight_shapes(self):
+        """``(fan_out, fan_in)`` for every layer of weights."""
+        return [(int(y), int(x)) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+
+    def views(self, params):
+        """``(weights, biases)``: lists of views into ``params`` with the chapter's shapes."""
+        weights, biases = [], []
+        for (y, x), w0, b0 in zip(self.weight_shapes(), self.weight_offsets, self.bias_offsets):
+            weights.append(params[w0:w0 + y * x].reshape(y, x))
+            biases.append(params[b0:b0 + y].reshape(y, 1))
+        return weights, biases
+
+
+class Workspace:
+    """Scratch for forward and backward passes over up to ``capacity`` samples at once."""
+
+    def __init__(self, layout, capacity, dtype):
+        self.capacity = capacity
+        self.unit_offsets = layout.unit_offsets * capacity
+        self.activations = np.zeros(layout.n_units * capacity, dtype=dtype)
+        self.deltas = np.zeros(layout.n_units * capacity, dtype=dtype)
+        self.row = np.zeros(int(layout.sizes.max()), dtype=dtype)
