@@ -4,13 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from fastnet.datasets import MNIST_FILES
+
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 
 
 def _candidates():
