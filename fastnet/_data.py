@@ -5,6 +5,7 @@ Accepted: a sequence of ``(x, y)`` samples (``x`` shaped ``(inputs, 1)`` or ``(i
 ``X`` shaped ``(n, inputs)`` and ``y`` integer labels ``(n,)`` or targets ``(n, outputs)``.
 Every check is vectorised; nothing here runs per mini-batch.
 """
+import math
 import numbers
 
 import numpy as np
@@ -23,36 +24,59 @@ def check_eta(eta):
     """The learning rate as a float: finite and > 0."""
     if isinstance(eta, (bool, np.bool_)) or not isinstance(eta, numbers.Real):
         raise TypeError(f"eta must be a real number, got {eta!r} ({type(eta).__name__})")
-    if not np.isfinite(eta) or eta <= 0:
+    try:
+        value = float(eta)
+    except OverflowError:  # an int beyond float range
+        value = math.inf
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"eta must be finite and > 0, got {eta!r}")
-    return float(eta)
+    return value
 
 
 def check_sizes(sizes):
     """The layer sizes as a list of ints: at least two, each a positive integer."""
+    if isinstance(sizes, (str, bytes)):
+        raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r}")
     try:
         sizes = list(sizes)
     except TypeError:
-        raise TypeError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
+        raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], "
+                        f"got {sizes!r}") from None
     if len(sizes) < 2:
         raise ValueError(f"sizes must name at least 2 layers (inputs and outputs), got {sizes!r}")
     return [check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
 
 
-def _is_array_pair(data):
-    return (isinstance(data, tuple) and len(data) == 2
-            and all(isinstance(part, np.ndarray) for part in data) and data[0].ndim == 2)
+def check_dtype(dtype):
+    """``dtype`` as a NumPy dtype, float32 or float64."""
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        checked = None
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64, got {dtype!r}")
+    return checked
+
+
+def check_order(order, n):
+    """``order`` unchanged if it is a permutation of ``range(n)`` (the kernels index with it)."""
+    indices = np.asarray(order)
+    if (indices.shape != (n,) or not np.issubdtype(indices.dtype, np.integer)
+            or not np.array_equal(np.sort(indices), np.arange(n))):
+        raise ValueError(f"order must hold each of the sample indices 0..{n - 1} once, "
+                         f"got {indices.size} values of dtype {indices.dtype}")
+    return order
 
 
 def _stack_samples(name, data):
-    """``(X, Y)`` from a sequence of ``(x, y)`` samples; ``Y`` is 1-D labels or 2-D targets."""
+    """``(X, y)`` from a sequence of ``(x, y)`` samples; ``y`` is 1-D labels or 2-D targets."""
     try:
         xs, ys = zip(*data)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a list of (x, y) tuples or a pair of arrays (X, y); "
                         f"its items are not (x, y) pairs") from None
     X = _stack_columns(f"{name} inputs", xs)
-    if all(isinstance(y, numbers.Integral) for y in ys):
+    if all(np.ndim(y) == 0 for y in ys):
         return X, np.asarray(ys)
     return X, _stack_columns(f"{name} targets", ys)
 
@@ -71,29 +95,35 @@ def _stack_columns(name, columns):
 
 
 def as_arrays(name, data):
-    """``(X, y)`` arrays from either accepted format, with a non-empty, finite ``X``."""
+    """``(X, y)`` arrays from either accepted format, with a non-empty, finite, 2-D ``X``."""
     if data is None:
         raise TypeError(f"{name} must be a list of (x, y) tuples or a pair of arrays (X, y), got None")
-    if _is_array_pair(data):
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(p, np.ndarray) for p in data):
         X, y = data
     else:
-        X, y = _stack_samples(name, data if isinstance(data, (list, tuple)) else list(data))
+        data = data if isinstance(data, (list, tuple)) else list(data)
+        if not data:
+            raise ValueError(f"{name} is empty; expected at least one sample")
+        X, y = _stack_samples(name, data)
+    if X.ndim != 2:
+        raise ValueError(f"{name}: X must be 2-D, shaped (samples, inputs), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty; expected at least one sample")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"{name}: X has {X.shape[0]} rows but y has {y.shape[0]} entries")
-    check_finite(name, X)
+    if y.shape[:1] != X.shape[:1]:
+        raise ValueError(f"{name}: X has {X.shape[0]} rows but y has shape {y.shape}; "
+                         f"expected one label or target row per sample")
+    check_finite(f"{name} inputs", X)
     return X, y
 
 
 def check_finite(name, X):
-    """Reject non-numeric inputs and NaN or inf, naming the first bad sample (row)."""
+    """Reject non-numeric values and NaN or inf, naming the first bad sample (row)."""
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise TypeError(f"{name} inputs must be real numbers, got dtype {X.dtype}")
+        raise TypeError(f"{name} must be real numbers, got dtype {X.dtype}")
     finite = np.isfinite(X)
     if not finite.all():
         bad = int(np.argwhere(~finite)[0, 0])
-        raise ValueError(f"{name} inputs contain NaN or inf (first in sample {bad})")
+        raise ValueError(f"{name} must be finite, but sample {bad} holds NaN or inf")
 
 
 def check_width(name, X, n_inputs):
@@ -113,6 +143,15 @@ def check_labels(name, y, n_outputs):
     return y.astype(np.int64, copy=False)
 
 
+def _check_targets(name, y, n_outputs):
+    """Target rows ``(n, n_outputs)``: the output layer's width, finite numbers."""
+    if y.ndim != 2 or y.shape[1] != n_outputs:
+        raise ValueError(f"{name} targets must have {n_outputs} values per sample "
+                         f"(the output layer's size), got shape {y.shape[1:]}")
+    check_finite(f"{name} targets", y)
+    return y
+
+
 def targets(name, y, n_outputs, dtype):
     """Desired outputs ``(n, n_outputs)``: one-hot rows for labels, else the targets given."""
     if y.ndim == 1:
@@ -120,22 +159,14 @@ def targets(name, y, n_outputs, dtype):
         T = np.zeros((labels.size, n_outputs), dtype=dtype)
         T[np.arange(labels.size), labels] = 1.0
         return T
-    if y.ndim != 2 or y.shape[1] != n_outputs:
-        raise ValueError(f"{name} targets must have {n_outputs} values per sample "
-                         f"(the output layer's size), got shape {y.shape[1:]}")
-    if not np.isfinite(y).all():
-        raise ValueError(f"{name} targets contain NaN or inf")
-    return np.ascontiguousarray(y, dtype=dtype)
+    return np.ascontiguousarray(_check_targets(name, y, n_outputs), dtype=dtype)
 
 
 def labels(name, y, n_outputs):
     """Integer labels; one-hot/target rows are read as their largest entry."""
-    if y.ndim == 2:
-        if y.shape[1] != n_outputs:
-            raise ValueError(f"{name} targets must have {n_outputs} values per sample, "
-                             f"got {y.shape[1]}")
-        return np.argmax(y, axis=1)
-    return check_labels(name, y, n_outputs)
+    if y.ndim == 1:
+        return check_labels(name, y, n_outputs)
+    return np.argmax(_check_targets(name, y, n_outputs), axis=1)
 
 
 def inputs(X, dtype):

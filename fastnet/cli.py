@@ -1,58 +1,303 @@
-"""The ``fastnet`` command: ``fastnet train ...`` trains the chapter's network on MNIST."""
+"""The ``fastnet`` command: train the chapter's network on MNIST, evaluate it, read digits.
+
+    fastnet train [--sizes 784,30,10] [--epochs 30] [--checkpoint PATH] [--resume PATH] ...
+    fastnet evaluate MODEL [--data DIR]
+    fastnet predict MODEL IMAGE
+
+Mistakes in the arguments or files end with a one-line message and exit code 2; Ctrl-C
+during training saves a checkpoint and exits with 130.
+"""
 import argparse
+import contextlib
+import functools
+import json
 import random
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from fastnet import _data, experiments
 
-def _sizes(text):
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--sizes must be comma-separated integers such as 784,30,10, got {text!r}") from None
+INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C (SIGINT)
+INTERRUPT_CHECKPOINT = "fastnet-checkpoint.npz"  # where Ctrl-C saves without --checkpoint
+PIXELS, DIGITS = 784, 10
+
+
+class CommandLineError(Exception):
+    """A mistake in how ``fastnet`` was called, reported in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that reports mistakes in one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _argument(parse, check):
+    """An argparse type: ``parse`` the text, then ``check`` the value as fastnet's API does."""
+    def convert(text):
+        value = parse(text)  # a ValueError here reads "invalid <parse> value: 'text'"
+        try:
+            return check(value)
+        except (ValueError, TypeError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def sizes(text):
+    """Comma-separated layer sizes (argparse names this function in 'invalid sizes value')."""
+    return [int(part) for part in text.split(",")]
+
+
+def _mnist_sizes(layer_sizes):
+    layer_sizes = _data.check_sizes(layer_sizes)
+    if layer_sizes[0] != PIXELS or layer_sizes[-1] != DIGITS:
+        raise ValueError(f"MNIST needs {PIXELS} inputs and {DIGITS} outputs, "
+                         f"as in 784,30,10; got {','.join(map(str, layer_sizes))}")
+    return layer_sizes
+
+
+def _count(name, minimum=1):
+    return _argument(int, functools.partial(_data.check_positive_int, name, minimum=minimum))
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="fastnet", description=__doc__)
+    parser = _Parser(prog="fastnet", description="Train the chapter's network on MNIST, "
+                                                 "evaluate it, read digits.")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a network on MNIST, printing the chapter's epoch lines")
-    train.add_argument("--sizes", type=_sizes, default=[784, 30, 10], help="layer sizes (default 784,30,10)")
-    train.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
-    train.add_argument("--batch", type=int, default=10, help="mini-batch size (default 10)")
-    train.add_argument("--eta", type=float, default=3.0, help="learning rate (default 3.0)")
-    train.add_argument("--seed", type=int, default=None, help="seed for random and np.random")
-    train.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    train.add_argument("--data", default=None, help="folder with the MNIST files (default $FASTNET_DATA, else ./data)")
-    train.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
-    train.set_defaults(run=run_train)
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_predict(commands)
+    experiments.add_parser(commands)
     return parser
 
 
-def run_train(args):
-    from fastnet import mnist_loader, network
+def _add_train(commands):
+    train = commands.add_parser(
+        "train", help="train a network on MNIST, printing the chapter's epoch lines",
+        description="Train a network on MNIST, printing the chapter's epoch lines. With "
+                    "--resume, the network (--sizes, --dtype) and the random states come from "
+                    "the checkpoint; give the same --batch, --eta, --limit for an exact continuation. "
+                    f"Ctrl-C saves the last finished epoch to --checkpoint (else "
+                    f"{INTERRUPT_CHECKPOINT}) and exits with {INTERRUPTED}.")
+    train.add_argument("--sizes", type=_argument(sizes, _mnist_sizes), default=[784, 30, 10],
+                       help="layer sizes (default 784,30,10)")
+    train.add_argument("--epochs", type=_count("epochs", minimum=0), default=30,
+                       help="train until this many epochs are done, counting those of --resume (default 30)")
+    train.add_argument("--batch", type=_count("batch"), default=10, help="mini-batch size (default 10)")
+    train.add_argument("--eta", type=_argument(float, _data.check_eta), default=3.0,
+                       help="learning rate (default 3.0)")
+    train.add_argument("--seed", type=_count("seed", minimum=0), default=None,
+                       help="seed for random and np.random")
+    train.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                       help="float64 (default, the chapter's numbers) or float32 (faster)")
+    _add_data(train)
+    train.add_argument("--limit", type=_count("limit"), default=None,
+                       help="train on the first N training images only")
+    train.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
+                       help="save the network and training state here after every epoch")
+    train.add_argument("--resume", type=Path, default=None, metavar="PATH",
+                       help="continue from this checkpoint (and keep saving to it, "
+                            "unless --checkpoint says otherwise)")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no epoch lines, only the final 'Best' line")
+    train.add_argument("--log", type=Path, default=None, metavar="PATH",
+                       help="write one JSON line per epoch (epoch, correct, total, seconds, "
+                            "training_cost) to this file; with --resume, append to it")
+    train.set_defaults(run=run_train)
 
-    (X, y), _, test = mnist_loader.load_data(args.data)
-    if args.limit is not None:
-        X, y = X[:args.limit], y[:args.limit]
-    if args.seed is not None:
-        random.seed(args.seed)
-        np.random.seed(args.seed)
-    net = network.Network(args.sizes, dtype=np.dtype(args.dtype))
-    best = 0
-    for result in net.train((X, y), args.epochs, args.batch, args.eta, test_data=test):
-        print(f"{result.line()}  ({result.seconds:.2f} s)", flush=True)
-        best = max(best, result.correct)
-    if args.epochs:
-        print(f"Best: {best} / {test[0].shape[0]} ({100.0 * best / test[0].shape[0]:.2f}%)")
+
+def _add_data(parser):
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="folder with the MNIST files (default $FASTNET_DATA, else ./data)")
+
+
+def _add_evaluate(commands):
+    evaluate = commands.add_parser(
+        "evaluate", help="test accuracy and confusion matrix of a saved network")
+    evaluate.add_argument("model", type=Path, help="a file written by Network.save or --checkpoint")
+    _add_data(evaluate)
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def _add_predict(commands):
+    predict = commands.add_parser(
+        "predict", help="the digit a saved network reads in an image (needs Pillow)")
+    predict.add_argument("model", type=Path, help="a file written by Network.save or --checkpoint")
+    predict.add_argument("image", type=Path,
+                         help="an image of one digit, any size, light on dark or dark on light")
+    predict.set_defaults(run=run_predict)
+
+
+# -- train ----------------------------------------------------------------------------------
+def run_train(args):
+    """Train, checkpointing after every epoch; on Ctrl-C save the last finished epoch."""
+    from fastnet import persist
+
+    for option, path in (("--checkpoint", args.checkpoint), ("--log", args.log)):
+        if path is not None and not path.parent.is_dir():
+            raise CommandLineError(f"fastnet train: error: {option}: no folder {path.parent}")
+    net, first_epoch, order = _start(args)
+    training, test, order = _mnist(args, order)
+    save_to = args.checkpoint or args.resume
+    saved = persist.checkpoint(net, first_epoch, order)
+    results = []
+    with open(args.log, "a" if args.resume else "w") if args.log else contextlib.nullcontext() as log:
+        try:
+            for result in net.train(training, max(0, args.epochs - first_epoch), args.batch,
+                                    args.eta, test_data=test, order=order, first_epoch=first_epoch,
+                                    progress=_progress(len(training[1]), args.quiet)):
+                saved = persist.checkpoint(net, result.epoch + 1, order)
+                if save_to:
+                    persist.write(save_to, saved)
+                if not args.quiet:
+                    print(f"{result.line()}  ({result.seconds:.2f} s)", flush=True)
+                if log:
+                    _log_epoch(log, result, net.cost(training))
+                results.append(result)
+        except KeyboardInterrupt:
+            interrupted = save_to or INTERRUPT_CHECKPOINT
+            persist.write(interrupted, saved)
+            print(f"fastnet: interrupted; saved the state after {saved['epoch']} epoch(s) to "
+                  f"{interrupted}; continue with --resume {interrupted}", file=sys.stderr)
+            return INTERRUPTED
+    if results:
+        best = max(result.correct for result in results)
+        print(f"Best: {best} / {len(test[1])} ({100.0 * best / len(test[1]):.2f}%)")
     return 0
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def _start(args):
+    """``(net, first epoch, order)`` from ``--resume``, else a new, seeded network (and
+    ``None``: the order is ``range(n)``)."""
+    from fastnet import network, persist
+
+    if args.resume is None:
+        if args.seed is not None:
+            random.seed(args.seed)
+            np.random.seed(args.seed)
+        return network.Network(args.sizes, dtype=args.dtype), 0, None
+    net, epoch, order = persist.resume(args.resume)
+    _check_mnist_network(args.resume, net)
+    return net, epoch, order
+
+
+def _mnist(args, order):
+    """``(training, test, order)``: the first ``--limit`` MNIST training images, the test
+    set, and the resumed ``order`` checked against them (or ``range(n)`` without one)."""
+    from fastnet import mnist_loader
+
+    (X, y), _, test = mnist_loader.load_data(args.data)
+    training = (X[:args.limit], y[:args.limit])
+    if order is None:
+        return training, test, list(range(len(training[1])))
+    if len(order) != len(training[1]):
+        raise CommandLineError(f"fastnet train: error: {args.resume} was trained on {len(order)} "
+                               f"images, this run has {len(training[1])}; give the same --limit")
+    return training, test, order
+
+
+def _progress(n, quiet):
+    """A ``progress`` callback for ``Network.train``: a tqdm bar per epoch when stderr is a
+    terminal and tqdm is installed, else one that shows nothing. Either way train then runs
+    each epoch in slices, so Ctrl-C stops it within a slice, not at the end of the epoch."""
+    if quiet or not sys.stderr.isatty():
+        return _hidden
     try:
+        from tqdm import tqdm
+    except ImportError:
+        return _hidden
+    bar = None
+
+    def show(done):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=n, unit="img", leave=False)
+        bar.update(done - bar.n)
+        if done == n:
+            bar.close()
+            bar = None
+
+    return show
+
+
+def _hidden(done):
+    """Progress shown nowhere."""
+
+
+def _log_epoch(log, result, training_cost):
+    """Append the epoch's result and training cost to ``log`` as a line of JSON."""
+    log.write(json.dumps({**result._asdict(), "training_cost": training_cost}) + "\n")
+    log.flush()
+
+
+# -- evaluate and predict ---------------------------------------------------------------
+def run_evaluate(args):
+    """Print the test accuracy and the confusion matrix of a saved network."""
+    from fastnet import mnist_loader, persist
+
+    net = persist.load(args.model)
+    _check_mnist_network(args.model, net)
+    _, _, (X, y) = mnist_loader.load_data(args.data)
+    predicted = np.argmax(net.feedforward(X.T), axis=0)
+    confusion = np.bincount(y * DIGITS + predicted, minlength=DIGITS * DIGITS).reshape(DIGITS, DIGITS)
+    correct = int(np.trace(confusion))
+    print(f"Test accuracy: {correct} / {len(y)} ({100.0 * correct / len(y):.2f}%)")
+    print("Confusion matrix (rows: true digit, columns: predicted digit):")
+    print("     " + "".join(f"{digit:>6}" for digit in range(DIGITS)))
+    for digit, row in enumerate(confusion):
+        print(f"{digit:>5}" + "".join(f"{count:>6}" for count in row))
+    return 0
+
+
+def run_predict(args):
+    """Print the digit a saved network reads in an image, and its ten output activations."""
+    from fastnet import persist
+
+    net = persist.load(args.model)
+    _check_mnist_network(args.model, net)
+    outputs = net.feedforward(read_digit(args.image))
+    print(f"Digit: {int(np.argmax(outputs))}")
+    for digit, activation in enumerate(outputs):
+        print(f"  {digit}: {activation:.6f}")
+    return 0
+
+
+def read_digit(path):
+    """The image at ``path`` as MNIST pixels ``(784,)`` in [0, 1]: grayscale (transparency
+    over white), 28x28, and inverted if its border is light (a dark digit on light)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise CommandLineError("fastnet predict: error: reading images needs Pillow: "
+                               "pip install 'fastnet[image]'") from None
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+    gray = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
+    pixels = np.asarray(gray.resize((28, 28), Image.Resampling.BOX), dtype=np.float64) / 255
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return (1.0 - pixels if border.mean() > 0.5 else pixels).reshape(PIXELS)
+
+
+def _check_mnist_network(path, net):
+    if net.sizes[0] != PIXELS or net.sizes[-1] != DIGITS:
+        raise CommandLineError(f"fastnet: error: {path} holds a network with sizes {net.sizes}; "
+                               f"MNIST needs {PIXELS} inputs and {DIGITS} outputs")
+
+
+def main(argv=None):
+    """Run the ``fastnet`` command with ``argv`` (default: sys.argv); returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
         return args.run(args)
-    except (ValueError, TypeError, FloatingPointError) as error:
+    except CommandLineError as error:
+        print(error, file=sys.stderr)
+    except (ValueError, TypeError, FloatingPointError, OSError) as error:
         print(f"fastnet: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("fastnet: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    return 2

@@ -13,6 +13,7 @@ import random
 import time
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from fastnet import _data, _kernels
@@ -21,6 +22,8 @@ from fastnet.errors import TrainingDivergedError
 
 #: Samples per block when evaluating or feeding forward many inputs at once.
 EVAL_BLOCK = 64
+#: About how many times per epoch ``train`` reports progress, when asked to.
+PROGRESS_STEPS = 100
 
 
 def sigmoid(z):
@@ -74,15 +77,16 @@ class Network:
     ``sizes[0]`` is the number of inputs, ``sizes[-1]`` the number of outputs. Biases
     and weights are drawn like the chapter's: ``np.random.randn(y, 1)`` for every layer's
     biases, then ``np.random.randn(y, x)`` for every layer's weights. ``dtype`` may be
-    ``np.float32`` for speed (the draws are made in float64 and rounded).
+    ``np.float32`` for speed (the draws are made in float64 and rounded). ``threads``
+    caps the threads the kernels use (default: Numba's, ``numba.get_num_threads()``);
+    results do not depend on it.
     """
 
-    def __init__(self, sizes, dtype=np.float64):
+    def __init__(self, sizes, dtype=np.float64, threads=None):
         self.sizes = _data.check_sizes(sizes)
+        self.threads = None if threads is None else _data.check_positive_int("threads", threads)
         self.num_layers = len(self.sizes)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = _data.check_dtype(dtype)
         self._layout = Layout(self.sizes)
         self._params = np.empty(self._layout.n_params, dtype=self.dtype)
         self._weights, self._biases = self._layout.views(self._params)
@@ -145,28 +149,33 @@ class Network:
         for result in self.train(training_data, epochs, mini_batch_size, eta, test_data):
             print(result.line())
 
-    def train(self, training_data, epochs, mini_batch_size, eta, test_data=None, order=None):
+    def train(self, training_data, epochs, mini_batch_size, eta, test_data=None, order=None,
+              first_epoch=0, progress=None):
         """Train like ``SGD``, yielding an ``EpochResult`` after each epoch.
 
         ``order`` (a list of sample indices, shuffled in place every epoch) carries the
         chapter's cumulative shuffle across calls; by default it starts as ``range(n)``.
+        Epochs are numbered from ``first_epoch``. ``progress``, if given, is called about
+        ``PROGRESS_STEPS`` times per epoch with the number of samples trained so far in
+        it; the epoch then runs in slices of whole mini-batches, with the same result.
         """
         epochs = _data.check_positive_int("epochs", epochs, minimum=0)
         batch = _data.check_positive_int("mini_batch_size", mini_batch_size)
         eta = _data.check_eta(eta)
-        X, T = self._training_arrays(training_data)
+        first_epoch = _data.check_positive_int("first_epoch", first_epoch, minimum=0)
+        X, T = self._training_arrays("training_data", training_data)
         test = None if test_data is None else self._test_arrays("test_data", test_data)
-        if order is None:
-            order = list(range(X.shape[0]))
-        workspace = self._workspace(batch)
-        layout = self._layout
-        for j in range(epochs):
+        n = X.shape[0]
+        order = list(range(n)) if order is None else _data.check_order(order, n)
+        step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
+        for j in range(first_epoch, first_epoch + epochs):
             started = time.perf_counter()
             random.shuffle(order)
-            _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
-                                 layout.bias_offsets, X, T, np.asarray(order), batch,
-                                 self.dtype.type(eta), workspace.activations,
-                                 workspace.deltas, workspace.unit_offsets, workspace.row)
+            indices = np.asarray(order)
+            for start in range(0, n, step):
+                self._train_samples(X, T, indices[start:start + step], batch, eta)
+                if progress is not None:
+                    progress(min(start + step, n))
             if not np.isfinite(self._params).all():
                 raise TrainingDivergedError(
                     f"training diverged in epoch {j}: weights or biases became NaN or inf "
@@ -180,29 +189,23 @@ class Network:
     def update_mini_batch(self, mini_batch, eta):
         """One gradient-descent step on the samples of ``mini_batch`` (a list of (x, y))."""
         eta = _data.check_eta(eta)
-        X, T = self._training_arrays(mini_batch)
-        m = X.shape[0]
-        workspace = self._workspace(m)
-        layout = self._layout
-        _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
-                             layout.bias_offsets, X, T, np.arange(m), m, self.dtype.type(eta),
-                             workspace.activations, workspace.deltas, workspace.unit_offsets,
-                             workspace.row)
+        X, T = self._training_arrays("mini_batch", mini_batch)
+        self._train_samples(X, T, np.arange(X.shape[0]), X.shape[0], eta)
 
     def backprop(self, x, y):
         """``(nabla_b, nabla_w)``: the gradient of the quadratic cost for one sample,
         as lists shaped like ``biases`` and ``weights``."""
-        X, T = self._training_arrays([(x, y)])
+        X, T = self._training_arrays("(x, y)", [(x, y)])
         workspace = self._workspace(1)
         layout = self._layout
         order = np.zeros(1, dtype=np.int64)
         grad = np.zeros_like(self._params)
         _kernels.load_inputs(X, order, 0, 1, workspace.activations)
         _kernels.forward(self._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                         workspace.activations, workspace.unit_offsets, 1)
+                         workspace.activations, workspace.unit_offsets, 1, self._threads())
         _kernels.backward(self._params, grad, self.dtype.type(-1.0), layout.sizes,
                           layout.weight_offsets, layout.bias_offsets, workspace.activations,
-                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, workspace.row)
+                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, self._threads())
         nabla_w, nabla_b = layout.views(grad)
         return nabla_b, nabla_w
 
@@ -210,32 +213,55 @@ class Network:
         """How many test inputs the network classifies right (largest output = label)."""
         return self._count_correct(*self._test_arrays("test_data", test_data))
 
+    def cost(self, data):
+        """The mean quadratic cost ``0.5 * |a - y|**2`` over ``data`` (training formats)."""
+        X, T = self._training_arrays("data", data)
+        return 0.5 * float(np.sum((self._predict(X) - T) ** 2)) / X.shape[0]
+
+    def save(self, path):
+        """Write the network to ``path`` (.npz) atomically; ``fastnet.load(path)`` reads it."""
+        from fastnet import persist
+        persist.save(self, path)
+
     def cost_derivative(self, output_activations, y):
         """Partial derivatives of the quadratic cost with respect to the output activations."""
         return output_activations - y
 
     # -- helpers: arrays in, kernels called -----------------------------------------------
-    def _training_arrays(self, data):
-        X, y = _data.as_arrays("training_data", data)
-        _data.check_width("training_data", X, self.sizes[0])
-        return _data.inputs(X, self.dtype), _data.targets("training_data", y, self.sizes[-1], self.dtype)
+    def _training_arrays(self, name, data):
+        X, y = _data.as_arrays(name, data)
+        _data.check_width(name, X, self.sizes[0])
+        return _data.inputs(X, self.dtype), _data.targets(name, y, self.sizes[-1], self.dtype)
 
     def _test_arrays(self, name, data):
         X, y = _data.as_arrays(name, data)
         _data.check_width(name, X, self.sizes[0])
         return _data.inputs(X, self.dtype), _data.labels(name, y, self.sizes[-1])
 
+    def _threads(self):
+        return numba.get_num_threads() if self.threads is None else self.threads
+
     def _workspace(self, capacity):
         if capacity not in self._workspaces:
             self._workspaces[capacity] = Workspace(self._layout, capacity, self.dtype)
         return self._workspaces[capacity]
+
+    def _train_samples(self, X, T, order, batch, eta):
+        """Mini-batch SGD over the samples ``order`` of ``X`` (targets ``T``), in that order."""
+        workspace = self._workspace(batch)
+        layout = self._layout
+        _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
+                             layout.bias_offsets, X, T, order, batch, self.dtype.type(eta),
+                             workspace.activations, workspace.deltas, workspace.unit_offsets,
+                             self._threads())
 
     def _predict(self, X):
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         workspace = self._workspace(EVAL_BLOCK)
         layout = self._layout
         _kernels.predict(self._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                         X, workspace.activations, workspace.unit_offsets, EVAL_BLOCK, out)
+                         X, workspace.activations, workspace.unit_offsets, EVAL_BLOCK, out,
+                         self._threads())
         return out
 
     def _count_correct(self, X, labels):

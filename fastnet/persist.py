@@ -1,0 +1,146 @@
+"""Networks and training checkpoints as .npz files, written atomically, read without pickle.
+
+A model file holds ``format_version``, ``sizes``, ``dtype`` (``"float32"`` or
+``"float64"``) and ``params``: the flat parameter buffer, layer after layer the weights
+(row-major) then the biases. A checkpoint is a model file that also holds ``epoch`` (the
+epochs completed), ``order`` (the cumulative shuffle) and the states of ``random`` and
+``np.random``, so that training resumes exactly where it stopped.
+"""
+import os
+import random
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from fastnet import _data
+from fastnet._layout import Layout
+from fastnet.datasets import read_npz
+from fastnet.errors import FastnetFileError
+
+FORMAT_VERSION = 1
+MODEL_KEYS = ("format_version", "sizes", "dtype", "params")
+CHECKPOINT_KEYS = MODEL_KEYS + ("epoch", "order", "random_state", "random_gauss",
+                                "np_random_state", "np_random_gauss")
+
+
+def save(net, path):
+    """Write ``net`` to ``path`` atomically."""
+    write(path, model_arrays(net))
+
+
+def load(path):
+    """The network saved at ``path`` (a model or a checkpoint file)."""
+    return _network(path, *read(path, MODEL_KEYS))
+
+
+def model_arrays(net):
+    """The arrays of a model file for ``net`` (the parameters copied)."""
+    return {"format_version": np.int64(FORMAT_VERSION), "sizes": np.array(net.sizes),
+            "dtype": np.str_(net.dtype.name), "params": net._params.copy()}
+
+
+def checkpoint(net, epoch, order):
+    """The arrays of a checkpoint after ``epoch`` epochs: ``net`` and ``order`` copied, and
+    the states of ``random`` and ``np.random`` as they are now."""
+    _, internal, gauss = random.getstate()
+    _, keys, position, has_gauss, cached = np.random.get_state()
+    return {**model_arrays(net), "epoch": np.int64(epoch), "order": np.array(order, dtype=np.int64),
+            "random_state": np.array(internal, dtype=np.int64),
+            "random_gauss": np.float64(np.nan if gauss is None else gauss),  # NaN: None
+            "np_random_state": np.append(keys.astype(np.int64), [position, has_gauss]),
+            "np_random_gauss": np.float64(cached)}
+
+
+def resume(path):
+    """``(net, epoch, order)`` from the checkpoint at ``path``; puts ``random`` and
+    ``np.random`` back in the states saved there."""
+    arrays = dict(zip(CHECKPOINT_KEYS, read(path, CHECKPOINT_KEYS)))
+    net = _network(path, *(arrays[key] for key in MODEL_KEYS))
+    epoch, order = arrays["epoch"], arrays["order"]
+    if epoch.ndim != 0 or epoch.dtype.kind not in "iu" or epoch < 0:
+        raise FastnetFileError(f"{path}: epoch must be a count of epochs, got {epoch!r}")
+    try:
+        _data.check_order(order, len(order))
+    except ValueError as error:
+        raise FastnetFileError(f"{path}: {error}") from None
+    _restore_random_states(path, arrays)
+    return net, int(epoch), order.tolist()
+
+
+def write(path, arrays):
+    """Write ``arrays`` as an .npz at exactly ``path``: to a temporary file in the same
+    folder, flushed to disk, then renamed over ``path``. ``path`` is always either the old
+    file or the complete new one; the temporary file never outlives a failure."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read(path, keys):
+    """The arrays ``keys`` of the fastnet file at ``path``, its format version checked."""
+    if not Path(path).is_file():
+        raise FastnetFileError(f"{path}: no such file")
+    arrays = read_npz(path, keys)
+    version = arrays[0]
+    if version.shape != () or version != FORMAT_VERSION:
+        raise FastnetFileError(f"{path}: format version {version}; this fastnet reads "
+                               f"version {FORMAT_VERSION}")
+    return arrays
+
+
+def _network(path, version, sizes, dtype, params):
+    """A ``Network`` holding ``params``, once every array is checked; ``np.random`` untouched."""
+    from fastnet.network import Network
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
+        raise FastnetFileError(f"{path}: sizes must be a list of integers, got {sizes!r}")
+    try:
+        sizes = _data.check_sizes(sizes.tolist())
+    except ValueError as error:
+        raise FastnetFileError(f"{path}: {error}") from None
+    if dtype.shape != () or str(dtype) not in ("float32", "float64"):
+        raise FastnetFileError(f"{path}: dtype must be 'float32' or 'float64', got {dtype!r}")
+    expected = Layout(sizes).n_params
+    if params.shape != (expected,) or params.dtype != str(dtype):
+        raise FastnetFileError(f"{path}: params must be {expected} {dtype} values for sizes "
+                               f"{sizes}, got shape {params.shape} of {params.dtype}")
+    if not np.isfinite(params).all():
+        raise FastnetFileError(f"{path}: params hold NaN or inf")
+    state = np.random.get_state()
+    net = Network(sizes, dtype=str(dtype))
+    np.random.set_state(state)
+    net._params[...] = params
+    return net
+
+
+def _restore_random_states(path, arrays):
+    """Set ``random`` and ``np.random`` to the states in a checkpoint's ``arrays``."""
+    np_state = arrays["np_random_state"]
+    if not _is_mt19937_state(np_state):
+        raise FastnetFileError(f"{path}: np_random_state must be 624 32-bit keys, a position "
+                               f"0..624 and a flag 0 or 1")
+    try:
+        gauss = float(arrays["random_gauss"])
+        random.setstate((3, tuple(arrays["random_state"].tolist()),
+                         None if np.isnan(gauss) else gauss))
+        np.random.set_state(("MT19937", np_state[:624].astype(np.uint32), int(np_state[624]),
+                             int(np_state[625]), float(arrays["np_random_gauss"])))
+    except (ValueError, TypeError, OverflowError) as error:
+        raise FastnetFileError(f"{path}: the saved state of random is invalid: {error}") from None
+
+
+def _is_mt19937_state(state):
+    """Whether ``state`` is 624 keys, a position and a has-gauss flag that ``np.random``
+    accepts (it does not check the position itself)."""
+    if state.shape != (626,) or state.dtype.kind not in "iu":
+        return False
+    keys, (position, has_gauss) = state[:624], state[624:].tolist()
+    return bool(((keys >= 0) & (keys < 2**32)).all()) and 0 <= position <= 624 and has_gauss in (0, 1)

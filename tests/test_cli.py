@@ -1,0 +1,303 @@
+"""The ``fastnet`` command: checkpoints and exact resume, Ctrl-C, progress, logs, evaluate,
+predict, and one-line errors for bad arguments."""
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnet
+import fastnet.network as network
+from fastnet import cli, mnist_loader, persist
+
+SMALL = ["--sizes", "784,10,10", "--limit", "600", "--batch", "10", "--eta", "3.0"]
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    return mnist_loader.load_data(mnist_dir)
+
+
+@pytest.fixture
+def run(mnist, mnist_dir, monkeypatch, capsys):
+    """``run(*argv)`` -> (exit code, stdout, stderr) of ``fastnet train/evaluate ...``, with
+    MNIST read once per module."""
+    def load_data(path=None):
+        assert path == str(mnist_dir)
+        return mnist
+    monkeypatch.setattr(mnist_loader, "load_data", load_data)
+
+    def run(command, *argv):
+        code = cli.main([command, *argv, *(["--data", str(mnist_dir)] if command != "predict" else [])])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def epoch_lines(out):
+    """The chapter's lines without the seconds."""
+    return [line.split("  (")[0] for line in out.splitlines() if line.startswith("Epoch")]
+
+
+def params(path):
+    return fastnet.load(path)._params
+
+
+# -- checkpoints and resume ------------------------------------------------------------
+def test_two_epochs_and_a_resume_for_two_more_equal_four_epochs_bit_for_bit(run, tmp_path):
+    code, out, _ = run("train", *SMALL, "--seed", "3", "--epochs", "4", "--checkpoint", str(tmp_path / "all.npz"))
+    assert code == 0
+    four = epoch_lines(out)
+    code, out, _ = run("train", *SMALL, "--seed", "3", "--epochs", "2", "--checkpoint", str(tmp_path / "ck.npz"))
+    assert code == 0 and epoch_lines(out) == four[:2]
+    code, out, _ = run("train", *SMALL, "--epochs", "4", "--resume", str(tmp_path / "ck.npz"))
+    assert code == 0 and epoch_lines(out) == four[2:]
+    assert four[2].startswith("Epoch 2: ") and four[3].startswith("Epoch 3: ")
+    assert out.splitlines()[-1].startswith("Best: ")
+    np.testing.assert_array_equal(params(tmp_path / "ck.npz"), params(tmp_path / "all.npz"))
+    assert persist.resume(tmp_path / "ck.npz")[1] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.npz", "ck.npz"]
+
+
+def test_resume_with_other_training_data_is_refused(run, tmp_path):
+    run("train", *SMALL, "--epochs", "1", "--checkpoint", str(tmp_path / "ck.npz"))
+    code, _, err = run("train", *SMALL, "--limit", "500", "--resume", str(tmp_path / "ck.npz"))
+    assert code == 2
+    assert err == (f"fastnet train: error: {tmp_path / 'ck.npz'} was trained on 600 images, "
+                   f"this run has 500; give the same --limit\n")
+
+
+def interrupt_in_call(monkeypatch, count):
+    """Make the ``count``-th slice of training raise KeyboardInterrupt, as Ctrl-C would."""
+    calls = []
+    train_samples = network.Network._train_samples
+
+    def interrupted(self, *args):
+        calls.append(1)
+        if len(calls) == count:
+            raise KeyboardInterrupt
+        return train_samples(self, *args)
+    monkeypatch.setattr(network.Network, "_train_samples", interrupted)
+
+
+def test_ctrl_c_mid_epoch_saves_the_last_finished_epoch_and_resumes_exactly(run, tmp_path, monkeypatch):
+    code, out, _ = run("train", *SMALL, "--seed", "5", "--epochs", "3", "--checkpoint", str(tmp_path / "all.npz"))
+    three = epoch_lines(out)
+    monkeypatch.chdir(tmp_path)
+    interrupt_in_call(monkeypatch, 60 + 30)  # 600 images in slices of 10: half-way through epoch 1
+    code, out, err = run("train", *SMALL, "--seed", "5", "--epochs", "3")
+    assert code == cli.INTERRUPTED == 130
+    assert epoch_lines(out) == three[:1]
+    assert err == ("fastnet: interrupted; saved the state after 1 epoch(s) to fastnet-checkpoint.npz; "
+                   "continue with --resume fastnet-checkpoint.npz\n")
+    monkeypatch.undo()
+    code, out, _ = run("train", *SMALL, "--epochs", "3", "--resume", str(tmp_path / "fastnet-checkpoint.npz"))
+    assert code == 0 and epoch_lines(out) == three[1:]
+    np.testing.assert_array_equal(params(tmp_path / "fastnet-checkpoint.npz"), params(tmp_path / "all.npz"))
+
+
+def test_ctrl_c_in_the_first_epoch_saves_the_starting_point(run, tmp_path, monkeypatch):
+    interrupt_in_call(monkeypatch, 2)
+    code, _, err = run("train", *SMALL, "--seed", "5", "--epochs", "3", "--checkpoint", str(tmp_path / "ck.npz"))
+    assert code == 130 and "after 0 epoch(s)" in err
+    np.random.seed(5)
+    np.testing.assert_array_equal(params(tmp_path / "ck.npz"), network.Network([784, 10, 10])._params)
+
+
+def test_sigint_stops_a_real_run_with_a_checkpoint(mnist_dir, tmp_path):
+    checkpoint = tmp_path / "ck.npz"
+    command = [sys.executable, "-m", "fastnet", "train", *SMALL, "--epochs", "100000",
+               "--data", str(mnist_dir), "--checkpoint", str(checkpoint)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout.readline().startswith("Epoch 0: ")
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
+    assert child.returncode == 130
+    assert err.startswith("fastnet: interrupted; saved the state after ") and "Traceback" not in err
+    net, epoch, order = persist.resume(checkpoint)
+    assert epoch >= 1 and sorted(order) == list(range(600))
+
+
+# -- progress, quiet, log --------------------------------------------------------------
+def test_training_in_slices_for_progress_is_bit_identical():
+    rng = np.random.default_rng(2)
+    X, y = rng.random((1234, 6)), rng.integers(0, 3, 1234)
+    nets, reports = [], []
+    for progress in (None, reports.append):
+        random.seed(1)
+        np.random.seed(1)
+        nets.append(network.Network([6, 5, 3]))
+        list(nets[-1].train((X, y), 2, 7, 3.0, progress=progress))
+    np.testing.assert_array_equal(nets[0]._params, nets[1]._params)
+    first_epoch = reports[:len(reports) // 2]
+    assert reports == first_epoch * 2 and first_epoch[-1] == 1234
+    assert 50 <= len(first_epoch) <= network.PROGRESS_STEPS
+    assert all(done % 7 == 0 for done in first_epoch[:-1]) and first_epoch == sorted(first_epoch)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_only_and_never_when_quiet(run, monkeypatch):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    run("train", *SMALL, "--epochs", "1")
+    assert "/600 [" in sys.stderr.getvalue() and "img/s" in sys.stderr.getvalue()
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    code, out, _ = run("train", *SMALL, "--epochs", "2", "--quiet")
+    assert code == 0 and sys.stderr.getvalue() == ""
+    assert len(out.splitlines()) == 1 and out.startswith("Best: ")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    run("train", *SMALL, "--epochs", "1")
+    assert sys.stderr.getvalue() == ""
+
+
+def test_without_tqdm_there_is_no_bar_and_no_error(run, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    code, out, _ = run("train", *SMALL, "--epochs", "1")
+    assert code == 0 and sys.stderr.getvalue() == "" and epoch_lines(out)
+
+
+def test_log_writes_a_json_line_per_epoch_with_the_training_cost(run, tmp_path, mnist):
+    log, checkpoint = tmp_path / "metrics.jsonl", tmp_path / "ck.npz"
+    code, out, _ = run("train", *SMALL, "--epochs", "2", "--log", str(log), "--checkpoint", str(checkpoint))
+    run("train", *SMALL, "--epochs", "3", "--log", str(log), "--resume", str(checkpoint))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [0, 1, 2]
+    assert set(lines[0]) == {"epoch", "correct", "total", "seconds", "training_cost"}
+    assert f"Epoch 0: {lines[0]['correct']} / {lines[0]['total']}" in out and lines[0]["total"] == 10000
+    (X, y), _, _ = mnist
+    assert lines[-1]["training_cost"] == fastnet.load(checkpoint).cost((X[:600], y[:600]))
+    assert 0 < lines[-1]["training_cost"] < lines[0]["training_cost"] < 0.5
+
+
+def test_cost_is_the_mean_quadratic_cost():
+    net = network.Network([3, 2])
+    X, y = np.random.rand(5, 3), np.array([0, 1, 1, 0, 1])
+    outputs = net.feedforward(X.T).T
+    expected = np.mean([0.5 * np.sum((a - np.eye(2)[label]) ** 2) for a, label in zip(outputs, y)])
+    assert net.cost((X, y)) == pytest.approx(expected, rel=1e-12)
+
+
+# -- evaluate and predict --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model(mnist, tmp_path_factory):
+    (X, y), _, _ = mnist
+    np.random.seed(0)
+    random.seed(0)
+    net = network.Network([784, 20, 10])
+    net.SGD((X[:3000], y[:3000]), 2, 10, 3.0)
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    net.save(path)
+    return path
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(run, model, mnist):
+    code, out, _ = run("evaluate", str(model))
+    _, _, test = mnist
+    correct = fastnet.load(model).evaluate(test)
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0] == f"Test accuracy: {correct} / 10000 ({correct / 100:.2f}%)"
+    matrix = np.array([[int(c) for c in line.split()[1:]] for line in lines[3:]])
+    assert matrix.shape == (10, 10) and matrix.sum() == 10000 and np.trace(matrix) == correct
+    assert (matrix.sum(axis=1) == np.bincount(test[1], minlength=10)).all()
+
+
+def digit_png(pixels, path, dark_on_light=True, scale=5, mode="L"):
+    """Save 28x28 pixels in [0, 1] as an upscaled image file."""
+    Image = pytest.importorskip("PIL.Image")
+    gray = np.rint(pixels.reshape(28, 28) * 255).astype(np.uint8)
+    if mode == "RGBA":  # black ink on a transparent background
+        ink = np.zeros((28, 28, 4), dtype=np.uint8)
+        ink[..., 3] = gray
+        image = Image.fromarray(ink, "RGBA")
+    else:
+        image = Image.fromarray(255 - gray if dark_on_light else gray, "L").convert(mode)
+    image.resize((28 * scale, 28 * scale), Image.Resampling.NEAREST).save(path)
+    return path
+
+
+@pytest.mark.parametrize("dark_on_light, mode", [(True, "L"), (False, "L"), (True, "RGB"), (True, "RGBA")])
+def test_predict_reads_a_drawn_digit_like_the_original(run, model, mnist, tmp_path, dark_on_light, mode):
+    _, _, (X_test, _) = mnist
+    net = fastnet.load(model)
+    for index in (0, 1, 2):
+        image = digit_png(X_test[index], tmp_path / f"digit{index}.png", dark_on_light, mode=mode)
+        code, out, _ = run("predict", str(model), str(image))
+        expected = net.feedforward(X_test[index])
+        lines = out.splitlines()
+        assert code == 0 and lines[0] == f"Digit: {np.argmax(expected)}"
+        printed = [float(line.split(":")[1]) for line in lines[1:]]
+        np.testing.assert_allclose(printed, expected, atol=1e-5)
+
+
+def test_predict_without_pillow_says_how_to_get_it(run, model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    code, _, err = run("predict", str(model), str(tmp_path / "digit.png"))
+    assert code == 2
+    assert err == "fastnet predict: error: reading images needs Pillow: pip install 'fastnet[image]'\n"
+
+
+# -- bad arguments: exit code 2, one line, no traceback ---------------------------------
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--sizes", "784,0,10"], "fastnet train: error: argument --sizes: sizes[1] must be an "
+                                       "integer >= 1, got 0 (see fastnet train --help)"),
+    (["train", "--sizes", "784,x,10"], "fastnet train: error: argument --sizes: invalid sizes value: '784,x,10'"),
+    (["train", "--sizes", "100,10"], "argument --sizes: MNIST needs 784 inputs and 10 outputs, as in 784,30,10; got 100,10"),
+    (["train", "--sizes", "784"], "argument --sizes: sizes must name at least 2 layers (inputs and outputs), got [784]"),
+    (["train", "--eta", "-1"], "fastnet train: error: argument --eta: eta must be finite and > 0, got -1.0"),
+    (["train", "--eta", "nan"], "argument --eta: eta must be finite and > 0, got nan"),
+    (["train", "--eta", "fast"], "argument --eta: invalid float value: 'fast'"),
+    (["train", "--batch", "0"], "fastnet train: error: argument --batch: batch must be an integer >= 1, got 0"),
+    (["train", "--batch", "2.5"], "argument --batch: invalid int value: '2.5'"),
+    (["train", "--epochs", "-1"], "argument --epochs: epochs must be an integer >= 0, got -1"),
+    (["train", "--limit", "0"], "argument --limit: limit must be an integer >= 1, got 0"),
+    (["train", "--seed", "-2"], "argument --seed: seed must be an integer >= 0, got -2"),
+    (["train", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
+    (["train", "--checkpoint", "/no/such/folder/ck.npz"], "fastnet train: error: --checkpoint: no folder /no/such/folder"),
+    (["train", "--log", "/no/such/folder/log.jsonl"], "fastnet train: error: --log: no folder /no/such/folder"),
+    (["train", "--resume", "/no/such/ck.npz"], "fastnet: error: /no/such/ck.npz: no such file"),
+    (["train", "--frobnicate"], "fastnet: error: unrecognized arguments: --frobnicate"),
+    (["fly"], "fastnet: error: argument command: invalid choice: 'fly'"),
+    ([], "fastnet: error: the following arguments are required: command"),
+    (["evaluate"], "fastnet evaluate: error: the following arguments are required: model"),
+    (["evaluate", "missing.npz"], "fastnet: error: missing.npz: no such file"),
+    (["predict", "missing.npz", "digit.png"], "fastnet: error: missing.npz: no such file"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit:  # argparse's way out, as for --help
+        code = exit.code
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_bad_files_exit_2_with_one_line(run, model, tmp_path):
+    (tmp_path / "corrupt.npz").write_bytes(model.read_bytes()[:500])
+    (tmp_path / "not-an-image.png").write_text("hello")
+    network.Network([5, 3]).save(tmp_path / "small.npz")
+    cases = [
+        (("evaluate", str(tmp_path / "corrupt.npz")), "corrupt.npz: not a .npz archive (not a readable zip file)"),
+        (("train", *SMALL, "--resume", str(model)), "model.npz: lacks arrays ['epoch', 'order'"),
+        (("evaluate", str(tmp_path / "small.npz")), "small.npz holds a network with sizes [5, 3]; "
+                                                     "MNIST needs 784 inputs and 10 outputs"),
+        (("predict", str(model), str(tmp_path / "missing.png")), "No such file or directory"),
+        (("predict", str(model), str(tmp_path / "not-an-image.png")), "cannot identify image file"),
+    ]
+    for argv, message in cases:
+        code, out, err = run(*argv)
+        assert code == 2 and err.count("\n") == 1 and message in err, (argv, err)

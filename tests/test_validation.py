@@ -1,0 +1,246 @@
+"""Bad input at the public edge: a ValueError/TypeError naming the argument, the value and
+what was expected, before any kernel runs; divergence stops training; the sigmoid never
+overflows."""
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnet.network as network
+from fastnet import _data
+from fastnet.errors import TrainingDivergedError
+from fastnet.mnist_loader import load_data
+
+rng = np.random.default_rng(0)
+X = rng.random((12, 4))
+y = rng.integers(0, 2, 12)
+ONE_HOT = np.eye(2)[y]
+
+
+def with_value(X_or_y, index, value):
+    changed = X_or_y.astype(np.float64)
+    changed[index] = value
+    return changed
+
+
+# -- Network(sizes, dtype) --------------------------------------------------------------
+@pytest.mark.parametrize("sizes, error, message", [
+    ([784], ValueError, r"sizes must name at least 2 layers \(inputs and outputs\), got \[784\]"),
+    ([], ValueError, r"at least 2 layers"),
+    ([784, 0, 10], ValueError, r"sizes\[1\] must be an integer >= 1, got 0"),
+    ([784, -30, 10], ValueError, r"sizes\[1\] must be an integer >= 1, got -30"),
+    ([784, 30.5, 10], TypeError, r"sizes\[1\] must be an integer, got 30.5 \(float\)"),
+    ([784, "30", 10], TypeError, r"sizes\[1\] must be an integer, got '30' \(str\)"),
+    ([784, True, 10], TypeError, r"sizes\[1\] must be an integer, got True \(bool\)"),
+    ("784,30,10", TypeError, r"sizes must be a list of layer sizes such as \[784, 30, 10\], got '784,30,10'"),
+    (784, TypeError, r"sizes must be a list of layer sizes .*got 784"),
+])
+def test_bad_sizes(sizes, error, message):
+    with pytest.raises(error, match=message):
+        network.Network(sizes)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, "complex128", "no such type", int])
+def test_bad_dtype(dtype):
+    with pytest.raises(ValueError, match=r"dtype must be np.float32 or np.float64, got "):
+        network.Network([4, 2], dtype=dtype)
+
+
+def test_numpy_integer_sizes_and_dtype_names_are_accepted():
+    net = network.Network(np.array([4, 3, 2]), dtype="float32")
+    assert net.sizes == [4, 3, 2] and all(type(s) is int for s in net.sizes)
+    assert net.dtype == np.float32
+
+
+# -- SGD / train: every bad argument, rejected before the parameters change ---------------
+BAD_TRAINING = [
+    # (training_data, error, message)
+    ((np.hstack([X, X]), y), ValueError,
+     r"training_data inputs have 8 values per sample, but the network's input layer has 4"),
+    ((X, np.where(y == 0, 2, y)), ValueError, r"training_data label 2 \(sample \d+\) is outside 0..1"),
+    ((X, with_value(y, 3, -1).astype(int)), ValueError, r"training_data label -1 \(sample 3\) is outside 0..1"),
+    ((X, np.eye(3)[y]), ValueError,
+     r"training_data targets must have 2 values per sample \(the output layer's size\), got shape \(3,\)"),
+    ((with_value(X, (5, 1), np.nan), y), ValueError,
+     r"training_data inputs must be finite, but sample 5 holds NaN or inf"),
+    ((with_value(X, (7, 0), -np.inf), y), ValueError, r"inputs must be finite, but sample 7 holds NaN or inf"),
+    ((X, with_value(ONE_HOT, (2, 0), np.nan)), ValueError,
+     r"training_data targets must be finite, but sample 2 holds NaN or inf"),
+    ((X[:0], y[:0]), ValueError, r"training_data is empty; expected at least one sample"),
+    ([], ValueError, r"training_data is empty; expected at least one sample"),
+    ((X, y.astype(float)), TypeError, r"training_data labels must be integers, got dtype float64"),
+    ([(x.reshape(4, 1), 1.0) for x in X], TypeError, r"training_data labels must be integers, got dtype float64"),
+    ([(x.reshape(4, 1), "1") for x in X], TypeError, r"training_data labels must be integers, got dtype <U1"),
+    ((X, y[:-1]), ValueError, r"training_data: X has 12 rows but y has shape \(11,\)"),
+    ((X[0], y[:1]), ValueError, r"training_data: X must be 2-D, shaped \(samples, inputs\), got shape \(4,\)"),
+    ((X.astype(str), y), TypeError, r"training_data inputs must be real numbers, got dtype <U"),
+    ([(x.reshape(2, 2), 1) for x in X], ValueError,
+     r"training_data inputs must be column vectors shaped \(k, 1\) or \(k,\), got \(2, 2\)"),
+    ([(X[0].reshape(4, 1), 1), (X[1, :3].reshape(3, 1), 0)], ValueError,
+     r"training_data inputs: sample 1 has shape \(3, 1\), but sample 0 has shape \(4, 1\); all must match"),
+    ([(X[0].reshape(4, 1), np.ones((2, 1))), (X[1].reshape(4, 1), 1)], ValueError,
+     r"training_data targets: sample 1 has shape \(\), but sample 0 has shape \(2, 1\)"),
+    ([(X[0], 1, 0)], TypeError, r"training_data must be a list of \(x, y\) tuples .*not \(x, y\) pairs"),
+    (None, TypeError, r"training_data must be a list of \(x, y\) tuples or a pair of arrays \(X, y\), got None"),
+]
+
+
+@pytest.mark.parametrize("training_data, error, message", BAD_TRAINING)
+def test_bad_training_data(training_data, error, message):
+    net = network.Network([4, 3, 2])
+    before = net._params.copy()
+    with pytest.raises(error, match=message):
+        net.SGD(training_data, 1, 5, 3.0)
+    np.testing.assert_array_equal(net._params, before)
+
+
+@pytest.mark.parametrize("epochs, batch, eta, error, message", [
+    (-1, 5, 3.0, ValueError, r"epochs must be an integer >= 0, got -1"),
+    (2.0, 5, 3.0, TypeError, r"epochs must be an integer, got 2.0 \(float\)"),
+    (1, 0, 3.0, ValueError, r"mini_batch_size must be an integer >= 1, got 0"),
+    (1, -10, 3.0, ValueError, r"mini_batch_size must be an integer >= 1, got -10"),
+    (1, 2.5, 3.0, TypeError, r"mini_batch_size must be an integer, got 2.5 \(float\)"),
+    (1, 5, 0.0, ValueError, r"eta must be finite and > 0, got 0.0"),
+    (1, 5, -1, ValueError, r"eta must be finite and > 0, got -1"),
+    (1, 5, float("nan"), ValueError, r"eta must be finite and > 0, got nan"),
+    (1, 5, np.inf, ValueError, r"eta must be finite and > 0, got inf"),
+    (1, 5, 10**400, ValueError, r"eta must be finite and > 0, got 1000"),
+    (1, 5, "3.0", TypeError, r"eta must be a real number, got '3.0' \(str\)"),
+    (1, 5, None, TypeError, r"eta must be a real number, got None \(NoneType\)"),
+    (1, 5, True, TypeError, r"eta must be a real number, got True \(bool\)"),
+])
+def test_bad_hyperparameters(epochs, batch, eta, error, message):
+    net = network.Network([4, 3, 2])
+    with pytest.raises(error, match=message):
+        net.SGD((X, y), epochs, batch, eta)
+
+
+@pytest.mark.parametrize("test_data, error, message", [
+    ((X, y + 2), ValueError, r"test_data label 2 \(sample 0\) is outside 0..1"),
+    ((X, y.astype(np.float32)), TypeError, r"test_data labels must be integers, got dtype float32"),
+    ((with_value(X, (4, 2), np.nan), y), ValueError, r"test_data inputs must be finite, but sample 4"),
+    ((X[:, :3], y), ValueError, r"test_data inputs have 3 values per sample, but the network's input layer has 4"),
+    ((X, np.eye(5)[y]), ValueError, r"test_data targets must have 2 values per sample"),
+    ((X, with_value(ONE_HOT, (9, 1), np.inf)), ValueError, r"test_data targets must be finite, but sample 9"),
+    ([], ValueError, r"test_data is empty"),
+])
+def test_bad_test_data_in_sgd_and_evaluate(test_data, error, message):
+    net = network.Network([4, 3, 2])
+    before = net._params.copy()
+    with pytest.raises(error, match=message):
+        net.SGD((X, y), 1, 5, 3.0, test_data=test_data)
+    np.testing.assert_array_equal(net._params, before)
+    with pytest.raises(error, match=message):
+        net.evaluate(test_data)
+
+
+def test_bad_train_order_and_first_epoch():
+    net = network.Network([4, 3, 2])
+    for order in ([0] * 12, list(range(11)), list(range(1, 13)), [float(i) for i in range(12)]):
+        with pytest.raises(ValueError, match=r"order must hold each of the sample indices 0..11 once"):
+            list(net.train((X, y), 1, 5, 3.0, order=order))
+    with pytest.raises(ValueError, match=r"first_epoch must be an integer >= 0, got -1"):
+        list(net.train((X, y), 1, 5, 3.0, first_epoch=-1))
+
+
+def test_bad_feedforward_input():
+    net = network.Network([4, 3, 2])
+    with pytest.raises(ValueError, match=r"a must have shape \(4, 1\), \(4,\) or \(4, k\), got \(5, 1\)"):
+        net.feedforward(np.ones((5, 1)))
+    with pytest.raises(ValueError, match=r"a must have shape .*got \(4, 1, 1\)"):
+        net.feedforward(np.ones((4, 1, 1)))
+    with pytest.raises(ValueError, match=r"a must be finite, but sample 2 holds NaN or inf"):
+        net.feedforward(with_value(np.ones((4, 3)), (1, 2), np.nan))
+    with pytest.raises(TypeError, match=r"a must be real numbers, got dtype object"):
+        net.feedforward(np.array([1, 2, 3, None], dtype=object))
+
+
+def test_bad_update_mini_batch_and_backprop():
+    net = network.Network([4, 3, 2])
+    before = net._params.copy()
+    column = X[0].reshape(4, 1)
+    with pytest.raises(ValueError, match=r"mini_batch is empty"):
+        net.update_mini_batch([], 3.0)
+    with pytest.raises(ValueError, match=r"eta must be finite and > 0, got -3.0"):
+        net.update_mini_batch([(column, 1)], -3.0)
+    with pytest.raises(ValueError, match=r"mini_batch inputs must be finite, but sample 1"):
+        net.update_mini_batch([(column, 1), (column * np.nan, 0)], 3.0)
+    with pytest.raises(ValueError, match=r"mini_batch label 5 \(sample 0\) is outside 0..1"):
+        net.update_mini_batch([(column, 5)], 3.0)
+    with pytest.raises(ValueError, match=r"\(x, y\) inputs have 3 values per sample, but the "
+                                         r"network's input layer has 4"):
+        net.backprop(column[:3], np.ones((2, 1)))
+    with pytest.raises(ValueError, match=r"\(x, y\) targets must have 2 values per sample"):
+        net.backprop(column, np.ones((3, 1)))
+    with pytest.raises(ValueError, match=r"\(x, y\) targets must be finite"):
+        net.backprop(column, np.full((2, 1), np.inf))
+    np.testing.assert_array_equal(net._params, before)
+
+
+def test_data_is_checked_once_per_call_not_per_mini_batch(monkeypatch):
+    calls = []
+    check = _data.check_finite
+    monkeypatch.setattr(_data, "check_finite", lambda name, values: calls.append(name) or check(name, values))
+    network.Network([4, 3, 2]).SGD((X, ONE_HOT), 3, 1, 3.0, test_data=(X, y))
+    assert calls == ["training_data inputs", "training_data targets", "test_data inputs"]
+
+
+# -- divergence --------------------------------------------------------------------------
+def test_overflowing_training_stops_naming_the_epoch_and_a_smaller_eta():
+    net = network.Network([1, 1])
+    net.weights, net.biases = [np.zeros((1, 1))], [np.zeros((1, 1))]
+    with pytest.raises(TrainingDivergedError, match=r"training diverged in epoch 4: weights or biases "
+                                                    r"became NaN or inf with eta=1e\+300; try a smaller eta"):
+        list(net.train((np.array([[1e300]]), np.array([0])), 3, 1, 1e300, first_epoch=4))
+    assert issubclass(TrainingDivergedError, FloatingPointError)
+
+
+def test_chapters_eta_100_saturates_without_diverging_or_warning(mnist_dir):
+    (images, labels), _, _ = load_data(mnist_dir)
+    np.random.seed(0)
+    random.seed(0)
+    net = network.Network([784, 30, 10])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = list(net.train((images[:2000], labels[:2000]), 2, 10, 100.0,
+                                 test_data=(images[2000:3000], labels[2000:3000])))
+        outputs = net.feedforward(images[:100].T)
+    assert [result.epoch for result in results] == [0, 1]
+    assert np.isfinite(net._params).all()
+    assert np.isfinite(outputs).all() and ((outputs >= 0) & (outputs <= 1)).all()
+
+
+# -- the sigmoid -------------------------------------------------------------------------
+EXTREME_Z = [-1e4, -800.0, -745.0, -740.0, -709.0, -100.0, -30.0, -1.0, -1e-300, 0.0,
+             1e-300, 1.0, 30.0, 36.7, 40.0, 100.0, 709.0, 800.0, 1e4]
+
+
+def formula(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_sigmoid_is_the_formula_on_extreme_inputs(dtype):
+    z = np.array(EXTREME_Z)
+    net = network.Network([1, z.size], dtype=dtype)
+    net.weights = [z.reshape(-1, 1)]  # the single input 1.0 makes each output sigmoid(z)
+    net.biases = [np.zeros((z.size, 1))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = net.feedforward(np.ones(1, dtype=dtype))
+    # to rounding: a couple of units in the last place, or a subnormal flushed to zero
+    tolerance = np.finfo(dtype)
+    np.testing.assert_allclose(out, formula(z.astype(dtype)), rtol=2 * tolerance.eps,
+                               atol=tolerance.smallest_normal)
+    assert out[0] == 0.0 and out[-1] == 1.0
+
+
+def test_module_sigmoid_warns_never_and_is_the_formula():
+    z = np.array(EXTREME_Z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = network.sigmoid(z)
+        network.sigmoid_prime(z)
+    np.testing.assert_array_equal(s, formula(z))
