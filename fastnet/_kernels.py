@@ -1,27 +1,57 @@
 """Compiled kernels: forward pass, backward pass with fused update, epoch and evaluation.
 
 Every kernel works on the flat buffers described in ``_layout``: ``params`` (weights and
-biases of all layers), and a workspace (``acts``, ``deltas``, ``row``) for up to
-``capacity`` samples. ``sizes``, ``w_off``, ``b_off`` and ``a_off`` are the layout's
-int64 arrays (``a_off`` already scaled by the workspace capacity). Samples are rows.
-Nothing here allocates per mini-batch.
+biases of all layers) and a workspace (``acts``, ``deltas``) for up to ``capacity``
+samples. ``sizes``, ``w_off``, ``b_off`` and ``a_off`` are the layout's int64 arrays
+(``a_off`` already scaled by the workspace capacity). Samples are rows; a layer's weights
+``W`` are ``(n_out, n_in)`` row-major, as in the chapter.
+
+How the work is laid out (one idea per kernel):
+
+- forward: register tiles of 3 samples x 4 neurons, a dot product along the rows of
+  ``A`` and ``W``, so each loaded vector of ``W`` feeds 3 FMAs and each of ``A`` 4;
+- backward: one sweep over column blocks of ``W`` small enough for L1; per block first
+  the input deltas ``P = D.W`` from the old weights, then the update ``W -= c D^T.A``
+  with 2 rows x 5 samples per inner loop;
+- threads: the forward pass splits neurons (rows of ``W``), the backward pass splits
+  columns of ``W``, so no two threads write the same element and results do not depend
+  on the thread count. Layers with little work stay serial.
+
+Inner loops run over row slices from index 0 so that Numba drops its negative-index
+wraparound and LLVM vectorises them. Constants take the arrays' dtype (no float64
+promotion in float32 mode). Nothing here allocates.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # Reassociation lets reductions vectorise; no nnan/ninf, so non-finite values stay visible.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+#: Columns of W per backward block. Blocks bound the columns of A and P in flight; each
+#: block costs a fixed setup, so whole rows up to this width beat shorter L1-sized blocks.
+COLUMN_BLOCK = 1024
+#: Multiply-adds per layer and mini-batch below which a layer runs on one thread.
+PARALLEL_WORK = 1 << 20
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _sigmoid(z):
     # exp(-z) may become inf for very negative z: 1 / inf is exactly 0, and no warning.
-    return 1.0 / (1.0 + np.exp(-z))
+    one = type(z)(1.0)
+    return one / (one + np.exp(-z))
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _block(buffer, offset, rows, cols):
     return buffer[offset:offset + rows * cols].reshape((rows, cols))
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _band(n, bands, t, align):
+    """``(lo, hi)``: the ``t``-th of ``bands`` contiguous parts of ``range(n)``, cut at multiples of ``align``."""
+    units = (n + align - 1) // align
+    lo = min(n, (units * t // bands) * align)
+    hi = min(n, (units * (t + 1) // bands) * align)
+    return lo, hi
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -34,8 +64,57 @@ def load_inputs(X, order, start, stop, acts):
             acts[i * n_in + k] = src[k]
 
 
+# -- forward -----------------------------------------------------------------------------
 @njit(cache=True, fastmath=FASTMATH)
-def forward(params, sizes, w_off, b_off, acts, a_off, m):
+def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
+    """``Z[i, j] = sigmoid(A[i].W[j] + b[j])`` for samples ``i < m``, neurons ``j_lo <= j < j_hi``.
+
+    Tiles of 3 samples x 4 neurons; an edge tile repeats its last sample or neuron, which
+    writes the same value twice.
+    """
+    n = A.shape[1]
+    zero = A.dtype.type(0.0)
+    for j0 in range(j_lo, j_hi, 4):
+        j1, j2, j3 = min(j0 + 1, j_hi - 1), min(j0 + 2, j_hi - 1), min(j0 + 3, j_hi - 1)
+        w0, w1, w2, w3 = W[j0], W[j1], W[j2], W[j3]
+        for i0 in range(0, m, 3):
+            i1, i2 = min(i0 + 1, m - 1), min(i0 + 2, m - 1)
+            a0, a1, a2 = A[i0], A[i1], A[i2]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = zero
+            for k in range(n):
+                x0, x1, x2 = a0[k], a1[k], a2[k]
+                y0, y1, y2, y3 = w0[k], w1[k], w2[k], w3[k]
+                s00 += x0 * y0
+                s01 += x0 * y1
+                s02 += x0 * y2
+                s03 += x0 * y3
+                s10 += x1 * y0
+                s11 += x1 * y1
+                s12 += x1 * y2
+                s13 += x1 * y3
+                s20 += x2 * y0
+                s21 += x2 * y1
+                s22 += x2 * y2
+                s23 += x2 * y3
+            Z[i0, j0], Z[i0, j1] = _sigmoid(s00 + b[j0]), _sigmoid(s01 + b[j1])
+            Z[i0, j2], Z[i0, j3] = _sigmoid(s02 + b[j2]), _sigmoid(s03 + b[j3])
+            Z[i1, j0], Z[i1, j1] = _sigmoid(s10 + b[j0]), _sigmoid(s11 + b[j1])
+            Z[i1, j2], Z[i1, j3] = _sigmoid(s12 + b[j2]), _sigmoid(s13 + b[j3])
+            Z[i2, j0], Z[i2, j1] = _sigmoid(s20 + b[j0]), _sigmoid(s21 + b[j1])
+            Z[i2, j2], Z[i2, j3] = _sigmoid(s22 + b[j2]), _sigmoid(s23 + b[j3])
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def _dense_sigmoid_threads(W, b, A, Z, m, threads):
+    """``_dense_sigmoid`` over all neurons, split into ``threads`` bands of rows of ``W``."""
+    for t in prange(threads):
+        lo, hi = _band(W.shape[0], threads, t, 4)
+        if lo < hi:
+            _dense_sigmoid(W, b, A, Z, m, lo, hi)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
     """Sigmoid activations of every layer for the ``m`` samples in the input rows."""
     for l in range(sizes.size - 1):
         n_in, n_out = sizes[l], sizes[l + 1]
@@ -43,33 +122,119 @@ def forward(params, sizes, w_off, b_off, acts, a_off, m):
         b = params[b_off[l]:b_off[l] + n_out]
         A = _block(acts, a_off[l], m, n_in)
         Z = _block(acts, a_off[l + 1], m, n_out)
-        for j in range(n_out):
-            for i in range(m):
-                s = 0.0
-                for k in range(n_in):
-                    s += W[j, k] * A[i, k]
-                Z[i, j] = _sigmoid(s + b[j])
+        if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
+            _dense_sigmoid_threads(W, b, A, Z, m, threads)
+        else:
+            _dense_sigmoid(W, b, A, Z, m, 0, n_out)
+
+
+# -- backward ----------------------------------------------------------------------------
+@njit(cache=True, fastmath=FASTMATH)
+def _output_deltas(A, D, targets, order, start, m):
+    """``D = (a - t) a (1 - a)``: the quadratic cost's deltas at the output layer."""
+    one = A.dtype.type(1.0)
+    for i in range(m):
+        t = targets[order[start + i]]
+        for j in range(A.shape[1]):
+            a = A[i, j]
+            D[i, j] = (a - t[j]) * a * (one - a)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _input_deltas(W, D, A, P, m, k0, k1):
+    """``P[i, k] = (D[i].W[:, k]) A[i, k] (1 - A[i, k])`` for ``i < m``, ``k0 <= k < k1``.
+
+    Per sample, 4 rows of ``W`` at a time; an edge group repeats its last row with a
+    zero delta.
+    """
+    n_out = W.shape[0]
+    zero, one = A.dtype.type(0.0), A.dtype.type(1.0)
+    for i in range(m):
+        p = P[i, k0:k1]
+        p[:] = zero
+        for j0 in range(0, n_out, 4):
+            j1, j2, j3 = min(j0 + 1, n_out - 1), min(j0 + 2, n_out - 1), min(j0 + 3, n_out - 1)
+            d0 = D[i, j0]
+            d1 = D[i, j1] if j0 + 1 < n_out else zero
+            d2 = D[i, j2] if j0 + 2 < n_out else zero
+            d3 = D[i, j3] if j0 + 3 < n_out else zero
+            w0, w1, w2, w3 = W[j0, k0:k1], W[j1, k0:k1], W[j2, k0:k1], W[j3, k0:k1]
+            for k in range(k1 - k0):
+                p[k] += d0 * w0[k] + d1 * w1[k] + d2 * w2[k] + d3 * w3[k]
+        a = A[i, k0:k1]
+        for k in range(k1 - k0):
+            p[k] *= a[k] * (one - a[k])
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _scaled_delta(D, i, j, m, n_out, scale):
+    """``scale * D[i, j]``, or 0 for a padding sample or neuron."""
+    return scale * D[i, j] if i < m and j < n_out else D.dtype.type(0.0)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _descend(W_out, scale, D, A, m, k0, k1):
+    """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``k0 <= k < k1``.
+
+    2 rows x 5 samples per inner loop; edge groups repeat the last row or sample with a
+    zero delta.
+    """
+    n_out = W_out.shape[0]
+    for j0 in range(0, n_out, 2):
+        j1 = min(j0 + 1, n_out - 1)
+        w0, w1 = W_out[j0, k0:k1], W_out[j1, k0:k1]
+        for i0 in range(0, m, 5):
+            i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
+            a0, a1, a2, a3, a4 = A[i0, k0:k1], A[i1, k0:k1], A[i2, k0:k1], A[i3, k0:k1], A[i4, k0:k1]
+            c0 = _scaled_delta(D, i0, j0, m, n_out, scale)
+            c1 = _scaled_delta(D, i0 + 1, j0, m, n_out, scale)
+            c2 = _scaled_delta(D, i0 + 2, j0, m, n_out, scale)
+            c3 = _scaled_delta(D, i0 + 3, j0, m, n_out, scale)
+            c4 = _scaled_delta(D, i0 + 4, j0, m, n_out, scale)
+            e0 = _scaled_delta(D, i0, j0 + 1, m, n_out, scale)
+            e1 = _scaled_delta(D, i0 + 1, j0 + 1, m, n_out, scale)
+            e2 = _scaled_delta(D, i0 + 2, j0 + 1, m, n_out, scale)
+            e3 = _scaled_delta(D, i0 + 3, j0 + 1, m, n_out, scale)
+            e4 = _scaled_delta(D, i0 + 4, j0 + 1, m, n_out, scale)
+            for k in range(k1 - k0):
+                x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
+                w0[k] -= c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4
+                w1[k] -= e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3 + e4 * x4
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, k_lo, k_hi):
+    """Columns ``k_lo <= k < k_hi`` of one layer, block by block: the input deltas ``P``
+    (if ``with_inputs``) from the old weights, then the update of ``W_out``."""
+    for k0 in range(k_lo, k_hi, COLUMN_BLOCK):
+        k1 = min(k0 + COLUMN_BLOCK, k_hi)
+        if with_inputs:
+            _input_deltas(W, D, A, P, m, k0, k1)
+        _descend(W_out, scale, D, A, m, k0, k1)
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def _backward_columns_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
+    """``_backward_columns`` over all columns, split into ``threads`` bands."""
+    for t in prange(threads):
+        lo, hi = _band(W.shape[1], threads, t, COLUMN_BLOCK)
+        if lo < hi:
+            _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, lo, hi)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
-             targets, order, start, row):
+             targets, order, start, threads):
     """Backpropagate the quadratic cost of ``m`` samples and apply ``out -= scale * grad``.
 
     ``targets[order[start + i]]`` is the desired output of sample ``i``. With ``out`` the
     parameters themselves and ``scale = eta / m`` this is the mini-batch update; with
     ``out`` zeroed and ``scale = -1`` it leaves the summed gradient in ``out``. Each
-    layer's deltas are formed from its weights before those weights are updated.
+    layer's input deltas are formed from its weights before those weights are updated.
     """
     last = sizes.size - 1
-    n_out = sizes[last]
-    A = _block(acts, a_off[last], m, n_out)
-    D = _block(deltas, a_off[last], m, n_out)
-    for i in range(m):
-        t = targets[order[start + i]]
-        for j in range(n_out):
-            a = A[i, j]
-            D[i, j] = (a - t[j]) * a * (1.0 - a)
+    _output_deltas(_block(acts, a_off[last], m, sizes[last]),
+                   _block(deltas, a_off[last], m, sizes[last]), targets, order, start, m)
     for l in range(last - 1, -1, -1):
         n_in, n_out = sizes[l], sizes[l + 1]
         W = _block(params, w_off[l], n_out, n_in)
@@ -78,47 +243,29 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
         A = _block(acts, a_off[l], m, n_in)
         D = _block(deltas, a_off[l + 1], m, n_out)
         P = _block(deltas, a_off[l], m, n_in)
-        g = row[:n_in]
-        if l > 0:
-            P[:, :] = 0.0
         for j in range(n_out):
-            if l > 0:
-                for i in range(m):
-                    d = D[i, j]
-                    for k in range(n_in):
-                        P[i, k] += d * W[j, k]
-            g[:] = 0.0
-            gb = 0.0
-            for i in range(m):
-                d = D[i, j]
-                gb += d
-                for k in range(n_in):
-                    g[k] += d * A[i, k]
-            for k in range(n_in):
-                W_out[j, k] -= scale * g[k]
-            b_out[j] -= scale * gb
-        if l > 0:
-            for i in range(m):
-                for k in range(n_in):
-                    a = A[i, k]
-                    P[i, k] *= a * (1.0 - a)
+            b_out[j] -= scale * D[:, j].sum()
+        if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
+            _backward_columns_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
+        else:
+            _backward_columns(W, W_out, scale, D, A, P, m, l > 0, 0, n_in)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
-                acts, deltas, a_off, row):
+                acts, deltas, a_off, threads):
     """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time."""
     n = order.size
     for start in range(0, n, batch):
         m = min(batch, n - start)
         load_inputs(X, order, start, start + m, acts)
-        forward(params, sizes, w_off, b_off, acts, a_off, m)
-        backward(params, params, eta / m, sizes, w_off, b_off, acts, deltas, a_off, m,
-                 targets, order, start, row)
+        forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
+        backward(params, params, eta / type(eta)(m), sizes, w_off, b_off, acts, deltas, a_off, m,
+                 targets, order, start, threads)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out):
+def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out, threads):
     """Output activations of every row of ``X`` into ``out``, ``capacity`` rows at a time."""
     n = X.shape[0]
     order = np.arange(n)
@@ -126,5 +273,5 @@ def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out):
     for start in range(0, n, capacity):
         m = min(capacity, n - start)
         load_inputs(X, order, start, start + m, acts)
-        forward(params, sizes, w_off, b_off, acts, a_off, m)
+        forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
         out[start:start + m] = _block(acts, a_off[last], m, sizes[last])

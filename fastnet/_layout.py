@@ -43,4 +43,3 @@ class Workspace:
         self.unit_offsets = layout.unit_offsets * capacity
         self.activations = np.zeros(layout.n_units * capacity, dtype=dtype)
         self.deltas = np.zeros(layout.n_units * capacity, dtype=dtype)
-        self.row = np.zeros(int(layout.sizes.max()), dtype=dtype)

@@ -1,0 +1,111 @@
+"""The tiled kernels against the reference over awkward shapes, batch sizes and threads."""
+import random
+
+import numpy as np
+import pytest
+
+import fastnet.network as network
+from fastnet import _kernels
+
+import naive
+
+SHAPES = [
+    [1, 1],                 # one unit everywhere
+    [3, 1, 2],              # a 1-unit hidden layer
+    [13, 7, 1, 5],          # widths that fill no tile
+    [5, 9, 3, 4, 2],        # 4 layers of weights
+    [2, 1, 1, 1, 3],
+    [_kernels.COLUMN_BLOCK + 9, 6, 3],   # rows wider than one column block
+]
+
+
+def seeded(cls, sizes, seed, **kwargs):
+    np.random.seed(seed)
+    random.seed(seed)
+    return cls(sizes, **kwargs)
+
+
+def problem(sizes, n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, sizes[0]))
+    labels = rng.integers(0, sizes[-1], n)
+    training = [(x.reshape(-1, 1), np.eye(sizes[-1])[[label]].T) for x, label in zip(X, labels)]
+    return training, X, labels
+
+
+def parameters(net):
+    return list(net.weights) + list(net.biases)
+
+
+def assert_close(got, expected, atol):
+    for g, e in zip(parameters(got), parameters(expected)):
+        assert g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=str)
+@pytest.mark.parametrize("batch", [1, 3, 7, 10])
+def test_epochs_match_reference(sizes, batch):
+    training, _, _ = problem(sizes, 23, seed=len(sizes) + batch)   # 23: no batch divides it
+    reference = seeded(naive.Network, sizes, seed=batch)
+    reference.SGD(list(training), 2, batch, 2.0)
+    fast = seeded(network.Network, sizes, seed=batch)
+    fast.SGD(list(training), 2, batch, 2.0)
+    assert_close(fast, reference, atol=1e-10)
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=str)
+def test_backprop_and_feedforward_match_reference(sizes):
+    training, X, _ = problem(sizes, 7, seed=1)
+    reference, fast = seeded(naive.Network, sizes, 2), seeded(network.Network, sizes, 2)
+    for got, expected in zip(sum(fast.backprop(*training[0]), []),
+                             sum(reference.backprop(*training[0]), [])):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast.feedforward(X.T), reference.feedforward(X.T), rtol=0, atol=1e-12)
+
+
+# Large enough that the middle layer (l > 0, with input deltas) runs on the threaded path.
+THREADED = [40, 320, 350, 3]
+
+
+def test_threaded_layers_are_big_enough_to_take_the_threaded_path():
+    assert 10 * THREADED[1] * THREADED[2] >= _kernels.PARALLEL_WORK
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_threads_give_the_same_result(dtype):
+    _, X, labels = problem(THREADED, 60, seed=3)
+    nets = []
+    for threads in (1, 2, 3):
+        nets.append(seeded(network.Network, THREADED, 4, dtype=dtype, threads=threads))
+        list(nets[-1].train((X, labels), 2, 10, 0.5))
+    for other in nets[1:]:
+        assert_close(other, nets[0], atol=0)
+
+
+def test_threaded_path_matches_reference():
+    training, _, _ = problem(THREADED, 30, seed=5)
+    reference = seeded(naive.Network, THREADED, 6)
+    reference.SGD(list(training), 1, 10, 0.5)
+    fast = seeded(network.Network, THREADED, 6, threads=2)
+    fast.SGD(list(training), 1, 10, 0.5)
+    assert_close(fast, reference, atol=1e-10)
+
+
+@pytest.mark.parametrize("sizes", [[13, 7, 1, 5], THREADED], ids=str)
+def test_float32_trains_in_float32_close_to_float64(sizes):
+    _, X, labels = problem(sizes, 40, seed=7)
+    double = seeded(network.Network, sizes, 8)
+    list(double.train((X, labels), 2, 10, 0.5))
+    single = seeded(network.Network, sizes, 8, dtype=np.float32)
+    list(single.train((X, labels), 2, 10, 0.5))
+    assert all(p.dtype == np.float32 for p in parameters(single))
+    assert_close(single, double, atol=2e-4)
+    assert single.feedforward(X[0]).dtype == np.float32
+
+
+def test_threads_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="threads"):
+        network.Network([2, 2], threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        network.Network([2, 2], threads=1.5)
