@@ -187,7 +187,7 @@ def plot_curves(experiments, results, path):
     panels = [(runs, title) for runs, title in
               [(chapter_runs(experiments), "the chapter's runs"),
                (sweep_runs(experiments), f"learning-rate sweep, {_dashed(SWEEP_SIZES)}")] if runs]
-    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 4.5), squeeze=False)
     for ax, (runs, title) in zip(axes[0], panels):
         _plot_panel(ax, runs, results, title)
     figure.suptitle("Chapter 1 on fastnet: test accuracy per epoch (best seed of each run)")
@@ -205,7 +205,7 @@ def _plot_panel(ax, experiments, results, title):
     ax.set(title=title, xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="center right")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
 def write_outputs(experiments, results, out, header, log):
