@@ -170,7 +170,8 @@ def labels(name, y, n_outputs):
 
 
 def inputs(X, dtype):
-    """``X`` as a C-contiguous float32/float64 array the kernels can read."""
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(dtype)
+    """``X`` as a C-contiguous float array the kernels can read: float32 inputs stay float32
+    (exact in a float64 network); anything else becomes the network's ``dtype``."""
+    if X.dtype != np.float32:
+        X = X.astype(dtype, copy=False)
     return np.ascontiguousarray(X)

@@ -21,14 +21,23 @@ Inner loops run over row slices from index 0 so that Numba drops its negative-in
 wraparound and LLVM vectorises them. Constants take the arrays' dtype (no float64
 promotion in float32 mode). Nothing here allocates.
 """
+import numba
 import numpy as np
 from numba import njit, prange
+
+from fastnet._fpenv import flush_subnormals, restore
+
+# Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
+# code without compiling (or loading) them, and nothing else would start the pool first.
+numba.get_num_threads()
 
 # Reassociation lets reductions vectorise; no nnan/ninf, so non-finite values stay visible.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 #: Columns of W per backward block. Blocks bound the columns of A and P in flight; each
 #: block costs a fixed setup, so whole rows up to this width beat shorter L1-sized blocks.
 COLUMN_BLOCK = 1024
+#: Columns per thread band in the backward pass: two cache lines of float64.
+BAND_ALIGN = 16
 #: Multiply-adds per layer and mini-batch below which a layer runs on one thread.
 PARALLEL_WORK = 1 << 20
 
@@ -108,9 +117,11 @@ def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
 def _dense_sigmoid_threads(W, b, A, Z, m, threads):
     """``_dense_sigmoid`` over all neurons, split into ``threads`` bands of rows of ``W``."""
     for t in prange(threads):
+        word = flush_subnormals()
         lo, hi = _band(W.shape[0], threads, t, 4)
         if lo < hi:
             _dense_sigmoid(W, b, A, Z, m, lo, hi)
+        restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -167,9 +178,9 @@ def _input_deltas(W, D, A, P, m, k0, k1):
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _scaled_delta(D, i, j, m, n_out, scale):
-    """``scale * D[i, j]``, or 0 for a padding sample or neuron."""
-    return scale * D[i, j] if i < m and j < n_out else D.dtype.type(0.0)
+def _delta(D, i, j, m, n_out):
+    """``D[i, j]``, or 0 for a padding sample or neuron."""
+    return D[i, j] if i < m and j < n_out else D.dtype.type(0.0)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -177,7 +188,7 @@ def _descend(W_out, scale, D, A, m, k0, k1):
     """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``k0 <= k < k1``.
 
     2 rows x 5 samples per inner loop; edge groups repeat the last row or sample with a
-    zero delta.
+    zero delta. The sum is scaled after it is formed, as the chapter's update does.
     """
     n_out = W_out.shape[0]
     for j0 in range(0, n_out, 2):
@@ -186,20 +197,20 @@ def _descend(W_out, scale, D, A, m, k0, k1):
         for i0 in range(0, m, 5):
             i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
             a0, a1, a2, a3, a4 = A[i0, k0:k1], A[i1, k0:k1], A[i2, k0:k1], A[i3, k0:k1], A[i4, k0:k1]
-            c0 = _scaled_delta(D, i0, j0, m, n_out, scale)
-            c1 = _scaled_delta(D, i0 + 1, j0, m, n_out, scale)
-            c2 = _scaled_delta(D, i0 + 2, j0, m, n_out, scale)
-            c3 = _scaled_delta(D, i0 + 3, j0, m, n_out, scale)
-            c4 = _scaled_delta(D, i0 + 4, j0, m, n_out, scale)
-            e0 = _scaled_delta(D, i0, j0 + 1, m, n_out, scale)
-            e1 = _scaled_delta(D, i0 + 1, j0 + 1, m, n_out, scale)
-            e2 = _scaled_delta(D, i0 + 2, j0 + 1, m, n_out, scale)
-            e3 = _scaled_delta(D, i0 + 3, j0 + 1, m, n_out, scale)
-            e4 = _scaled_delta(D, i0 + 4, j0 + 1, m, n_out, scale)
+            c0 = _delta(D, i0, j0, m, n_out)
+            c1 = _delta(D, i0 + 1, j0, m, n_out)
+            c2 = _delta(D, i0 + 2, j0, m, n_out)
+            c3 = _delta(D, i0 + 3, j0, m, n_out)
+            c4 = _delta(D, i0 + 4, j0, m, n_out)
+            e0 = _delta(D, i0, j0 + 1, m, n_out)
+            e1 = _delta(D, i0 + 1, j0 + 1, m, n_out)
+            e2 = _delta(D, i0 + 2, j0 + 1, m, n_out)
+            e3 = _delta(D, i0 + 3, j0 + 1, m, n_out)
+            e4 = _delta(D, i0 + 4, j0 + 1, m, n_out)
             for k in range(k1 - k0):
                 x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
-                w0[k] -= c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4
-                w1[k] -= e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3 + e4 * x4
+                w0[k] -= scale * (c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4)
+                w1[k] -= scale * (e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3 + e4 * x4)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -217,9 +228,11 @@ def _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, k_lo, k_hi):
 def _backward_columns_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
     """``_backward_columns`` over all columns, split into ``threads`` bands."""
     for t in prange(threads):
-        lo, hi = _band(W.shape[1], threads, t, COLUMN_BLOCK)
+        word = flush_subnormals()
+        lo, hi = _band(W.shape[1], threads, t, BAND_ALIGN)
         if lo < hi:
             _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, lo, hi)
+        restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -255,6 +268,7 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
 def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
                 acts, deltas, a_off, threads):
     """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time."""
+    word = flush_subnormals()
     n = order.size
     for start in range(0, n, batch):
         m = min(batch, n - start)
@@ -262,11 +276,13 @@ def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
         forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
         backward(params, params, eta / type(eta)(m), sizes, w_off, b_off, acts, deltas, a_off, m,
                  targets, order, start, threads)
+    restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out, threads):
     """Output activations of every row of ``X`` into ``out``, ``capacity`` rows at a time."""
+    word = flush_subnormals()
     n = X.shape[0]
     order = np.arange(n)
     last = sizes.size - 1
@@ -275,3 +291,4 @@ def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out, threads)
         load_inputs(X, order, start, start + m, acts)
         forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
         out[start:start + m] = _block(acts, a_off[last], m, sizes[last])
+    restore(word)

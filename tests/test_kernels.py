@@ -109,3 +109,16 @@ def test_threads_must_be_a_positive_integer():
         network.Network([2, 2], threads=0)
     with pytest.raises(TypeError, match="threads"):
         network.Network([2, 2], threads=1.5)
+
+
+def test_kernels_flush_subnormals_but_leave_the_callers_environment_alone():
+    """Inside a kernel, a float32 sigmoid of -88 (6e-39, subnormal) flushes to zero,
+    which keeps float32 training off the slow subnormal path; NumPy afterwards still
+    produces subnormals."""
+    net = network.Network([1, 1], dtype=np.float32)
+    net.weights = [np.array([[-88.0]])]
+    net.biases = [np.array([[0.0]])]
+    assert 0 < network.sigmoid(np.float32(-88.0)) < np.finfo(np.float32).tiny
+    assert net.feedforward(np.ones((1, 1), dtype=np.float32))[0, 0] == 0.0
+    tiny = np.float32(1e-38) / np.float32(100.0)
+    assert 0 < tiny < np.finfo(np.float32).tiny

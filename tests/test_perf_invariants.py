@@ -1,0 +1,102 @@
+"""Properties the speed depends on: no allocation per epoch, no float64 arithmetic in
+float32 mode, few compiled specialisations. Each check runs in a fresh subprocess
+(NRT statistics must be switched on before Numba starts; IR inspection needs a
+compilation that did not come from the cache)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script, tmp_path, **env):
+    """Run ``script`` in a fresh interpreter; its last stdout line is JSON."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path), **env)
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=environment,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+ALLOCATIONS = """
+    import json, numpy as np
+    from numba.core.runtime import rtsys
+    import fastnet.network as network
+
+    def allocations(step):
+        before = rtsys.get_allocation_stats().alloc
+        step()
+        return rtsys.get_allocation_stats().alloc - before
+
+    rng = np.random.default_rng(0)
+    counts = {}
+    for sizes, threads in (([20, 16, 4], 1), ([40, 320, 350, 3], 2)):
+        net = network.Network(sizes, threads=threads)
+        X = rng.random((95, sizes[0]))
+        T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 95)]
+        order = rng.permutation(95)
+        net._train_samples(X, T, order, 10, 0.5)          # compile, build the workspace
+        counts[str(sizes)] = [allocations(lambda: net._train_samples(X, T, order[:n], 10, 0.5))
+                              for n in (10, 95)]
+    print(json.dumps(counts))
+"""
+
+
+def test_an_epoch_allocates_nothing_per_mini_batch(tmp_path):
+    """NRT counts one allocation per array argument passed in from Python (the call's
+    boxing); beyond that, an epoch of 10 mini-batches must allocate what one does."""
+    counts = run(ALLOCATIONS, tmp_path, NUMBA_NRT_STATS="1")
+    for one_batch, ten_batches in counts.values():
+        assert one_batch > 0, "the allocation counter sees nothing: the check is void"
+        assert ten_batches == one_batch
+
+
+PRECISION = r"""
+    import json, re, numpy as np
+    import fastnet.network as network
+    from fastnet import _kernels
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 20)), rng.integers(0, 4, 30)
+    for dtype in (np.float32, np.float64):
+        net = network.Network([20, 16, 4], dtype=dtype)
+        list(net.train((X, y), 1, 10, 0.5, test_data=(X, y)))
+    found = {}
+    for sig in _kernels.train_epoch.signatures:
+        ir = _kernels.train_epoch.inspect_llvm(sig)
+        found[str(sig[0].dtype)] = len(re.findall(r"\b(?:fadd|fsub|fmul|fdiv)\b[^\n]*\bdouble\b", ir))
+    print(json.dumps({"double_ops": found,
+                      "specialisations": {k.__name__: len(k.signatures) for k in
+                                          (_kernels.train_epoch, _kernels.predict)}}))
+"""
+
+
+def test_float32_kernels_do_no_float64_arithmetic_and_specialisations_are_few(tmp_path):
+    found = run(PRECISION, tmp_path)
+    assert found["double_ops"]["float64"] > 0, "the IR pattern finds nothing: the check is void"
+    assert found["double_ops"]["float32"] == 0
+    assert found["specialisations"] == {"train_epoch": 2, "predict": 2}
+
+
+THREADED_FROM_CACHE = """
+    import json, random, numpy as np
+    import fastnet.network as network
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 40)), rng.integers(0, 3, 20)
+    np.random.seed(0)
+    random.seed(0)
+    net = network.Network([40, 320, 350, 3], threads=2)
+    list(net.train((X, y), 1, 10, 0.5))
+    print(json.dumps(float(net.weights[1].sum())))
+"""
+
+
+def test_threaded_kernels_run_when_loaded_from_the_cache(tmp_path):
+    """A second process loads the kernels from the cache; the thread pool must still start."""
+    compiled = run(THREADED_FROM_CACHE, tmp_path)
+    assert run(THREADED_FROM_CACHE, tmp_path) == compiled
