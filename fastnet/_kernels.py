@@ -38,8 +38,10 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 COLUMN_BLOCK = 1024
 #: Columns per thread band in the backward pass: two cache lines of float64.
 BAND_ALIGN = 16
+#: Rows (neurons) per thread band: the forward pass's tile height.
+ROW_ALIGN = 4
 #: Multiply-adds per layer and mini-batch below which a layer runs on one thread.
-PARALLEL_WORK = 1 << 20
+PARALLEL_WORK = 1 << 19
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -118,7 +120,7 @@ def _dense_sigmoid_threads(W, b, A, Z, m, threads):
     """``_dense_sigmoid`` over all neurons, split into ``threads`` bands of rows of ``W``."""
     for t in prange(threads):
         word = flush_subnormals()
-        lo, hi = _band(W.shape[0], threads, t, 4)
+        lo, hi = _band(W.shape[0], threads, t, ROW_ALIGN)
         if lo < hi:
             _dense_sigmoid(W, b, A, Z, m, lo, hi)
         restore(word)
@@ -184,29 +186,28 @@ def _delta(D, i, j, m, n_out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _descend(W_out, scale, D, A, m, k0, k1):
-    """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``k0 <= k < k1``.
+def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
+    """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``j_lo <= j < j_hi``, ``k0 <= k < k1``.
 
     2 rows x 5 samples per inner loop; edge groups repeat the last row or sample with a
     zero delta. The sum is scaled after it is formed, as the chapter's update does.
     """
-    n_out = W_out.shape[0]
-    for j0 in range(0, n_out, 2):
-        j1 = min(j0 + 1, n_out - 1)
+    for j0 in range(j_lo, j_hi, 2):
+        j1 = min(j0 + 1, j_hi - 1)
         w0, w1 = W_out[j0, k0:k1], W_out[j1, k0:k1]
         for i0 in range(0, m, 5):
             i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
             a0, a1, a2, a3, a4 = A[i0, k0:k1], A[i1, k0:k1], A[i2, k0:k1], A[i3, k0:k1], A[i4, k0:k1]
-            c0 = _delta(D, i0, j0, m, n_out)
-            c1 = _delta(D, i0 + 1, j0, m, n_out)
-            c2 = _delta(D, i0 + 2, j0, m, n_out)
-            c3 = _delta(D, i0 + 3, j0, m, n_out)
-            c4 = _delta(D, i0 + 4, j0, m, n_out)
-            e0 = _delta(D, i0, j0 + 1, m, n_out)
-            e1 = _delta(D, i0 + 1, j0 + 1, m, n_out)
-            e2 = _delta(D, i0 + 2, j0 + 1, m, n_out)
-            e3 = _delta(D, i0 + 3, j0 + 1, m, n_out)
-            e4 = _delta(D, i0 + 4, j0 + 1, m, n_out)
+            c0 = _delta(D, i0, j0, m, j_hi)
+            c1 = _delta(D, i0 + 1, j0, m, j_hi)
+            c2 = _delta(D, i0 + 2, j0, m, j_hi)
+            c3 = _delta(D, i0 + 3, j0, m, j_hi)
+            c4 = _delta(D, i0 + 4, j0, m, j_hi)
+            e0 = _delta(D, i0, j0 + 1, m, j_hi)
+            e1 = _delta(D, i0 + 1, j0 + 1, m, j_hi)
+            e2 = _delta(D, i0 + 2, j0 + 1, m, j_hi)
+            e3 = _delta(D, i0 + 3, j0 + 1, m, j_hi)
+            e4 = _delta(D, i0 + 4, j0 + 1, m, j_hi)
             for k in range(k1 - k0):
                 x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
                 w0[k] -= scale * (c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4)
@@ -214,24 +215,33 @@ def _descend(W_out, scale, D, A, m, k0, k1):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, k_lo, k_hi):
-    """Columns ``k_lo <= k < k_hi`` of one layer, block by block: the input deltas ``P``
-    (if ``with_inputs``) from the old weights, then the update of ``W_out``."""
+def _backward_block(W, W_out, scale, D, A, P, m, with_inputs, j_lo, j_hi, k_lo, k_hi):
+    """Rows ``j_lo..j_hi`` and columns ``k_lo..k_hi`` of one layer, in column blocks: the
+    input deltas ``P`` (if ``with_inputs``; then all rows) from the old weights, then the
+    update of ``W_out``."""
     for k0 in range(k_lo, k_hi, COLUMN_BLOCK):
         k1 = min(k0 + COLUMN_BLOCK, k_hi)
         if with_inputs:
             _input_deltas(W, D, A, P, m, k0, k1)
-        _descend(W_out, scale, D, A, m, k0, k1)
+        _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1)
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _backward_columns_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
-    """``_backward_columns`` over all columns, split into ``threads`` bands."""
+def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
+    """``_backward_block`` split over ``threads``. Input deltas sum over rows, so a layer
+    that needs them splits columns; the first layer splits rows exactly as the forward
+    pass does, so each thread keeps updating the rows it reads and they stay in its cache."""
+    n_out, n_in = W.shape
     for t in prange(threads):
         word = flush_subnormals()
-        lo, hi = _band(W.shape[1], threads, t, BAND_ALIGN)
-        if lo < hi:
-            _backward_columns(W, W_out, scale, D, A, P, m, with_inputs, lo, hi)
+        if with_inputs:
+            lo, hi = _band(n_in, threads, t, BAND_ALIGN)
+            if lo < hi:
+                _backward_block(W, W_out, scale, D, A, P, m, True, 0, n_out, lo, hi)
+        else:
+            lo, hi = _band(n_out, threads, t, ROW_ALIGN)
+            if lo < hi:
+                _backward_block(W, W_out, scale, D, A, P, m, False, lo, hi, 0, n_in)
         restore(word)
 
 
@@ -259,9 +269,9 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
         for j in range(n_out):
             b_out[j] -= scale * D[:, j].sum()
         if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-            _backward_columns_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
+            _backward_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
         else:
-            _backward_columns(W, W_out, scale, D, A, P, m, l > 0, 0, n_in)
+            _backward_block(W, W_out, scale, D, A, P, m, l > 0, 0, n_out, 0, n_in)
 
 
 @njit(cache=True, fastmath=FASTMATH)
