@@ -80,7 +80,7 @@ def main(path):
                   f"({'met' if warm['start_overhead'] <= 1.0 else 'MISSED'}: <= 1 s)")
         if info.get("kind") == "accuracy":
             gap = abs(info["float64"] - info["float32"])
-            print(f"\nAccuracy after {info['epochs']} epochs of {info['images']:,} images (784-30-10, "
+            print(f"\nAccuracy after {info['epochs']} epochs of {info['images']:,} images, mean of {info.get('seeds', 1)} seed(s) (784-30-10, "
                   f"mb 10, eta 3): float64 {info['float64']:.2f}%, float32 {info['float32']:.2f}%; "
                   f"gap {gap:.2f} points ({'met' if gap <= 0.3 else 'MISSED'}: <= 0.3)")
 

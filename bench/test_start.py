@@ -65,18 +65,21 @@ def mnist_dir():
 
 
 def test_float32_accuracy_close_to_float64(benchmark, smoke):
+    """Mean test accuracy over seeds: one seed's float32 and float64 runs part ways after a
+    few thousand steps, so a single pair measures seed noise as much as precision."""
     (X, y), _, (X_test, y_test) = mnist_loader.load_data(mnist_dir())
-    n, epochs = (1000, 1) if smoke else (50_000, 5)
+    n, epochs, seeds = (1000, 1, (0,)) if smoke else (50_000, 5, (0, 1, 2))
 
-    def accuracy(dtype):
-        np.random.seed(0)
-        random.seed(0)
+    def accuracy(dtype, seed):
+        np.random.seed(seed)
+        random.seed(seed)
         net = network.Network([784, 30, 10], dtype=dtype)
         *_, last = net.train((X[:n], y[:n]), epochs, 10, 3.0, test_data=(X_test, y_test))
         return 100.0 * last.correct / last.total
 
-    result = benchmark.pedantic(lambda: {d: accuracy(d) for d in ("float64", "float32")},
-                                rounds=1, iterations=1)
-    benchmark.extra_info.update(kind="accuracy", epochs=epochs, images=n, **result)
+    result = benchmark.pedantic(
+        lambda: {d: float(np.mean([accuracy(d, s) for s in seeds])) for d in ("float64", "float32")},
+        rounds=1, iterations=1)
+    benchmark.extra_info.update(kind="accuracy", epochs=epochs, images=n, seeds=len(seeds), **result)
     if not smoke:
         assert abs(result["float32"] - result["float64"]) <= 0.3

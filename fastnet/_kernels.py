@@ -127,18 +127,24 @@ def _dense_sigmoid_threads(W, b, A, Z, m, threads):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
+    """Activations of layer ``l + 1`` from those of layer ``l``, for ``m`` samples."""
+    n_in, n_out = sizes[l], sizes[l + 1]
+    W = _block(params, w_off[l], n_out, n_in)
+    b = params[b_off[l]:b_off[l] + n_out]
+    A = _block(acts, a_off[l], m, n_in)
+    Z = _block(acts, a_off[l + 1], m, n_out)
+    if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
+        _dense_sigmoid_threads(W, b, A, Z, m, threads)
+    else:
+        _dense_sigmoid(W, b, A, Z, m, 0, n_out)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
     """Sigmoid activations of every layer for the ``m`` samples in the input rows."""
     for l in range(sizes.size - 1):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        W = _block(params, w_off[l], n_out, n_in)
-        b = params[b_off[l]:b_off[l] + n_out]
-        A = _block(acts, a_off[l], m, n_in)
-        Z = _block(acts, a_off[l + 1], m, n_out)
-        if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-            _dense_sigmoid_threads(W, b, A, Z, m, threads)
-        else:
-            _dense_sigmoid(W, b, A, Z, m, 0, n_out)
+        _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads)
 
 
 # -- backward ----------------------------------------------------------------------------
@@ -247,8 +253,9 @@ def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
 
 @njit(cache=True, fastmath=FASTMATH)
 def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
-             targets, order, start, threads):
-    """Backpropagate the quadratic cost of ``m`` samples and apply ``out -= scale * grad``.
+             targets, order, start, threads, lowest):
+    """Backpropagate the quadratic cost of ``m`` samples and apply ``out -= scale * grad``
+    to layers ``lowest`` and up (``lowest = 1`` leaves the first layer to the caller).
 
     ``targets[order[start + i]]`` is the desired output of sample ``i``. With ``out`` the
     parameters themselves and ``scale = eta / m`` this is the mini-batch update; with
@@ -258,7 +265,7 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
     last = sizes.size - 1
     _output_deltas(_block(acts, a_off[last], m, sizes[last]),
                    _block(deltas, a_off[last], m, sizes[last]), targets, order, start, m)
-    for l in range(last - 1, -1, -1):
+    for l in range(last - 1, lowest - 1, -1):
         n_in, n_out = sizes[l], sizes[l + 1]
         W = _block(params, w_off[l], n_out, n_in)
         W_out = _block(out, w_off[l], n_out, n_in)
@@ -275,17 +282,72 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, j_lo, j_hi):
+    """The first layer's update of rows ``j_lo..j_hi``, 4 rows at a time, each group then
+    feeding the next mini-batch ``A_next`` into ``Z_next`` while its rows are in L1."""
+    n_in = W.shape[1]
+    for j0 in range(j_lo, j_hi, 4):
+        j1 = min(j0 + 4, j_hi)
+        for k0 in range(0, n_in, COLUMN_BLOCK):
+            _descend(W, scale, D, A, m, j0, j1, k0, min(k0 + COLUMN_BLOCK, n_in))
+        _dense_sigmoid(W, b, A_next, Z_next, m_next, j0, j1)
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def _descend_then_forward_threads(W, b, scale, D, A, m, A_next, Z_next, m_next, threads):
+    """``_descend_then_forward`` split into the same row bands as the other passes."""
+    for t in prange(threads):
+        word = flush_subnormals()
+        lo, hi = _band(W.shape[0], threads, t, ROW_ALIGN)
+        if lo < hi:
+            _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, lo, hi)
+        restore(word)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _first_layer_step(params, sizes, w_off, b_off, acts, spare, deltas, a_off, m, m_next,
+                      scale, threads):
+    """Update the first layer with this mini-batch (``acts``, deltas) and compute the next
+    mini-batch's first activations (inputs already in ``spare``) in the same sweep over W,
+    so the largest matrix streams through the cache once per step instead of twice."""
+    n_in, n_out = sizes[0], sizes[1]
+    W = _block(params, w_off[0], n_out, n_in)
+    b = params[b_off[0]:b_off[0] + n_out]
+    D = _block(deltas, a_off[1], m, n_out)
+    for j in range(n_out):
+        b[j] -= scale * D[:, j].sum()
+    A, Z_next = _block(acts, a_off[0], m, n_in), _block(spare, a_off[1], m_next, n_out)
+    A_next = _block(spare, a_off[0], m_next, n_in)
+    if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
+        _descend_then_forward_threads(W, b, scale, D, A, m, A_next, Z_next, m_next, threads)
+    else:
+        _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, 0, n_out)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
-                acts, deltas, a_off, threads):
-    """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time."""
+                acts, spare, deltas, a_off, threads):
+    """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time.
+
+    ``acts`` and ``spare`` take turns: while one holds this mini-batch, the first layer's
+    update fills the other with the next mini-batch's first activations.
+    """
     word = flush_subnormals()
     n = order.size
+    load_inputs(X, order, 0, min(batch, n), acts)
+    _layer_forward(params, sizes, w_off, b_off, acts, a_off, 0, min(batch, n), threads)
     for start in range(0, n, batch):
         m = min(batch, n - start)
-        load_inputs(X, order, start, start + m, acts)
-        forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
-        backward(params, params, eta / type(eta)(m), sizes, w_off, b_off, acts, deltas, a_off, m,
-                 targets, order, start, threads)
+        for l in range(1, sizes.size - 1):
+            _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads)
+        scale = eta / type(eta)(m)
+        backward(params, params, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
+                 targets, order, start, threads, 1)
+        m_next = min(batch, n - start - m)
+        load_inputs(X, order, start + m, start + m + m_next, spare)
+        _first_layer_step(params, sizes, w_off, b_off, acts, spare, deltas, a_off, m, m_next,
+                          scale, threads)
+        acts, spare = spare, acts
     restore(word)
 
 

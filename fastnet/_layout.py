@@ -42,4 +42,5 @@ class Workspace:
         self.capacity = capacity
         self.unit_offsets = layout.unit_offsets * capacity
         self.activations = np.zeros(layout.n_units * capacity, dtype=dtype)
+        self.spare = np.zeros(layout.n_units * capacity, dtype=dtype)   # the next mini-batch's
         self.deltas = np.zeros(layout.n_units * capacity, dtype=dtype)

@@ -205,7 +205,7 @@ class Network:
                          workspace.activations, workspace.unit_offsets, 1, self._threads())
         _kernels.backward(self._params, grad, self.dtype.type(-1.0), layout.sizes,
                           layout.weight_offsets, layout.bias_offsets, workspace.activations,
-                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, self._threads())
+                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, self._threads(), 0)
         nabla_w, nabla_b = layout.views(grad)
         return nabla_b, nabla_w
 
@@ -252,8 +252,8 @@ class Network:
         layout = self._layout
         _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
                              layout.bias_offsets, X, T, order, batch, self.dtype.type(eta),
-                             workspace.activations, workspace.deltas, workspace.unit_offsets,
-                             self._threads())
+                             workspace.activations, workspace.spare, workspace.deltas,
+                             workspace.unit_offsets, self._threads())
 
     def _predict(self, X):
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
