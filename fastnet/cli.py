@@ -269,6 +269,8 @@ def run_predict(args):
 def read_digit(path):
     """The image at ``path`` as MNIST pixels ``(784,)`` in [0, 1]: grayscale (transparency
     over white), 28x28, and inverted if its border is light (a dark digit on light)."""
+    if not Path(path).is_file():
+        raise CommandLineError(f"fastnet predict: error: {path}: no such image file")
     try:
         from PIL import Image
     except ImportError:
