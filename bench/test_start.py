@@ -13,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import fastnet.network as network
 from fastnet import mnist_loader
@@ -57,17 +56,10 @@ def test_cold_and_warm_start(benchmark, smoke, tmp_path):
     assert result["warm"]["start_overhead"] < result["cold"]["start_overhead"]
 
 
-def mnist_dir():
-    for folder in (os.environ.get("FASTNET_DATA"), ROOT / "data", ROOT.parent / "shared" / "data" / "mnist"):
-        if folder and (Path(folder) / "train-images-idx3-ubyte.gz").is_file():
-            return folder
-    pytest.skip("MNIST files not found in $FASTNET_DATA, data/ or ../shared/data/mnist")
-
-
-def test_float32_accuracy_close_to_float64(benchmark, smoke):
+def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist_dir):
     """Mean test accuracy over seeds: one seed's float32 and float64 runs part ways after a
     few thousand steps, so a single pair measures seed noise as much as precision."""
-    (X, y), _, (X_test, y_test) = mnist_loader.load_data(mnist_dir())
+    (X, y), _, (X_test, y_test) = mnist_loader.load_data(mnist_dir)
     n, epochs, seeds = (1000, 1, (0,)) if smoke else (50_000, 5, (0, 1, 2))
 
     def accuracy(dtype, seed):

@@ -3,7 +3,6 @@ predict, and one-line errors for bad arguments."""
 import io
 import importlib.util
 import json
-import os
 import random
 import signal
 import subprocess

@@ -1,7 +1,6 @@
 """Network.save / fastnet.load and checkpoints: exact round trips, atomic writes, clear
 errors for truncated or foreign files."""
 import random
-import zipfile
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real MNIST files are."""
+"""Fixtures shared by tests/ and bench/: where the real MNIST files are."""
 import os
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import pytest
 
 from fastnet.datasets import MNIST_FILES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent
 
 
 def _candidates():
