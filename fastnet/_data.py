@@ -7,6 +7,7 @@ Every check is vectorised; nothing here runs per mini-batch.
 """
 import math
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -35,13 +36,9 @@ def check_eta(eta):
 
 def check_sizes(sizes):
     """The layer sizes as a list of ints: at least two, each a positive integer."""
-    if isinstance(sizes, (str, bytes)):
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
         raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r}")
-    try:
-        sizes = list(sizes)
-    except TypeError:
-        raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], "
-                        f"got {sizes!r}") from None
+    sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must name at least 2 layers (inputs and outputs), got {sizes!r}")
     return [check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
