@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from fastnet._codegen import wide_vectors
 from fastnet._fpenv import flush_subnormals, restore
 
 # Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
@@ -68,6 +69,7 @@ def _band(n, bands, t, align):
 @njit(cache=True, fastmath=FASTMATH)
 def load_inputs(X, order, start, stop, acts):
     """Copy samples ``order[start:stop]`` of ``X`` into the input layer's rows."""
+    wide_vectors()
     n_in = X.shape[1]
     for i in range(stop - start):
         src = X[order[start + i]]
@@ -83,6 +85,7 @@ def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
     Tiles of 3 samples x 4 neurons; an edge tile repeats its last sample or neuron, which
     writes the same value twice.
     """
+    wide_vectors()
     n = A.shape[1]
     zero = A.dtype.type(0.0)
     for j0 in range(j_lo, j_hi, 4):
@@ -151,6 +154,7 @@ def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
 @njit(cache=True, fastmath=FASTMATH)
 def _output_deltas(A, D, targets, order, start, m):
     """``D = (a - t) a (1 - a)``: the quadratic cost's deltas at the output layer."""
+    wide_vectors()
     one = A.dtype.type(1.0)
     for i in range(m):
         t = targets[order[start + i]]
@@ -166,6 +170,7 @@ def _input_deltas(W, D, A, P, m, k0, k1):
     Per sample, 4 rows of ``W`` at a time; an edge group repeats its last row with a
     zero delta.
     """
+    wide_vectors()
     n_out = W.shape[0]
     zero, one = A.dtype.type(0.0), A.dtype.type(1.0)
     for i in range(m):
@@ -198,6 +203,7 @@ def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
     2 rows x 5 samples per inner loop; edge groups repeat the last row or sample with a
     zero delta. The sum is scaled after it is formed, as the chapter's update does.
     """
+    wide_vectors()
     for j0 in range(j_lo, j_hi, 2):
         j1 = min(j0 + 1, j_hi - 1)
         w0, w1 = W_out[j0, k0:k1], W_out[j1, k0:k1]

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from fastnet import _data, _kernels
-from fastnet._layout import Layout, Workspace
+from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
 #: Samples per block when evaluating or feeding forward many inputs at once.
@@ -88,7 +88,7 @@ class Network:
         self.num_layers = len(self.sizes)
         self.dtype = _data.check_dtype(dtype)
         self._layout = Layout(self.sizes)
-        self._params = np.empty(self._layout.n_params, dtype=self.dtype)
+        self._params = aligned_zeros(self._layout.n_params, self.dtype)
         self._weights, self._biases = self._layout.views(self._params)
         for b in self._biases:
             b[...] = np.random.randn(*b.shape)

@@ -99,3 +99,29 @@ def test_threaded_kernels_run_when_loaded_from_the_cache(tmp_path):
     """A second process loads the kernels from the cache; the thread pool must still start."""
     compiled = run(THREADED_FROM_CACHE, tmp_path)
     assert run(THREADED_FROM_CACHE, tmp_path) == compiled
+
+
+VECTORS = """
+    import json, numpy as np
+    import fastnet.network as network
+    from fastnet import _kernels
+    from fastnet._codegen import PREFER_512
+
+    net = network.Network([20, 16, 4])
+    X, y = np.random.default_rng(0).random((30, 20)), np.arange(30) % 4
+    list(net.train((X, y), 1, 10, 0.5))
+    marked = {}
+    for kernel in (_kernels._dense_sigmoid, _kernels._descend, _kernels._input_deltas):
+        ir = kernel.inspect_llvm(kernel.signatures[0])
+        marked[kernel.__name__] = PREFER_512 in ir
+    buffers = [net._params] + [vars(w)[name] for w in net._workspaces.values()
+                               for name in ("activations", "spare", "deltas")]
+    print(json.dumps({"marked": marked, "addresses": [b.ctypes.data % 64 for b in buffers]}))
+"""
+
+
+def test_dense_kernels_ask_for_wide_vectors_over_cache_aligned_buffers(tmp_path):
+    found = run(VECTORS, tmp_path)
+    assert found["marked"] == {"_dense_sigmoid": True, "_descend": True, "_input_deltas": True}
+    assert len(found["addresses"]) >= 4
+    assert set(found["addresses"]) == {0}
