@@ -42,7 +42,7 @@ BAND_ALIGN = 16
 #: Rows (neurons) per thread band: the forward pass's tile height.
 ROW_ALIGN = 4
 #: Multiply-adds per layer and mini-batch below which a layer runs on one thread.
-PARALLEL_WORK = 1 << 19
+PARALLEL_WORK = 1 << 17
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -288,10 +288,14 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, j_lo, j_hi):
-    """The first layer's update of rows ``j_lo..j_hi``, 4 rows at a time, each group then
-    feeding the next mini-batch ``A_next`` into ``Z_next`` while its rows are in L1."""
+def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z_next, j_lo, j_hi):
+    """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
+    ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
+    mini-batch (``rows[p]``, deltas ``D``) 4 at a time, each group then feeding the next
+    mini-batch into ``Z_next`` while its rows are in L1."""
     n_in = W.shape[1]
+    load_inputs(X, order, start, start + m_next, rows[1 - p])
+    A, A_next = _block(rows[p], 0, m, n_in), _block(rows[1 - p], 0, m_next, n_in)
     for j0 in range(j_lo, j_hi, 4):
         j1 = min(j0 + 4, j_hi)
         for k0 in range(0, n_in, COLUMN_BLOCK):
@@ -300,48 +304,57 @@ def _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, j_lo, j_
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _descend_then_forward_threads(W, b, scale, D, A, m, A_next, Z_next, m_next, threads):
-    """``_descend_then_forward`` split into the same row bands as the other passes."""
+def _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, inputs, p, Z_next):
+    """``_descend_then_forward`` split into the row bands of the other passes; thread ``t``
+    copies every input row it needs into its own ``inputs[t]``, as reading rows another
+    core has just written costs more than copying them from memory again."""
+    threads = inputs.shape[0]
     for t in prange(threads):
         word = flush_subnormals()
         lo, hi = _band(W.shape[0], threads, t, ROW_ALIGN)
-        if lo < hi:
-            _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, lo, hi)
+        _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[t], p, Z_next,
+                              lo, hi)
         restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _first_layer_step(params, sizes, w_off, b_off, acts, spare, deltas, a_off, m, m_next,
-                      scale, threads):
-    """Update the first layer with this mini-batch (``acts``, deltas) and compute the next
-    mini-batch's first activations (inputs already in ``spare``) in the same sweep over W,
-    so the largest matrix streams through the cache once per step instead of twice."""
+def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale,
+                      X, order, start, m_next, inputs, p):
+    """Update the first layer with this mini-batch (inputs in ``inputs[:, p]``, deltas in
+    ``deltas``) and compute the next mini-batch's first activations into ``spare`` in the
+    same sweep over W, so the largest matrix streams through the cache once per step
+    instead of twice. ``inputs`` holds a pair of input buffers for each thread taking part."""
     n_in, n_out = sizes[0], sizes[1]
     W = _block(params, w_off[0], n_out, n_in)
     b = params[b_off[0]:b_off[0] + n_out]
     D = _block(deltas, a_off[1], m, n_out)
     for j in range(n_out):
         b[j] -= scale * D[:, j].sum()
-    A, Z_next = _block(acts, a_off[0], m, n_in), _block(spare, a_off[1], m_next, n_out)
-    A_next = _block(spare, a_off[0], m_next, n_in)
-    if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-        _descend_then_forward_threads(W, b, scale, D, A, m, A_next, Z_next, m_next, threads)
+    Z_next = _block(spare, a_off[1], m_next, n_out)
+    if inputs.shape[0] > 1:
+        _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, inputs, p, Z_next)
     else:
-        _descend_then_forward(W, b, scale, D, A, m, A_next, Z_next, m_next, 0, n_out)
+        _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[0], p, Z_next,
+                              0, n_out)
 
 
 @njit(cache=True, fastmath=FASTMATH)
 def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
-                acts, spare, deltas, a_off, threads):
+                acts, spare, deltas, a_off, inputs, threads):
     """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time.
 
     ``acts`` and ``spare`` take turns: while one holds this mini-batch, the first layer's
-    update fills the other with the next mini-batch's first activations.
+    update fills the other with the next mini-batch's first activations. ``inputs`` is
+    ``(k, 2, batch * sizes[0])``: the input rows of this and the next mini-batch for each
+    of the ``k`` threads that share the first layer (``k`` is 1 where it is too small to
+    split, otherwise ``threads``).
     """
     word = flush_subnormals()
     n = order.size
-    load_inputs(X, order, 0, min(batch, n), acts)
-    _layer_forward(params, sizes, w_off, b_off, acts, a_off, 0, min(batch, n), threads)
+    zero = type(eta)(0.0)
+    _first_layer_step(params, sizes, w_off, b_off, acts, deltas, a_off, 0, zero,
+                      X, order, 0, min(batch, n), inputs, 1)
+    p = 0
     for start in range(0, n, batch):
         m = min(batch, n - start)
         for l in range(1, sizes.size - 1):
@@ -349,12 +362,17 @@ def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
         scale = eta / type(eta)(m)
         backward(params, params, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
                  targets, order, start, threads, 1)
-        m_next = min(batch, n - start - m)
-        load_inputs(X, order, start + m, start + m + m_next, spare)
-        _first_layer_step(params, sizes, w_off, b_off, acts, spare, deltas, a_off, m, m_next,
-                          scale, threads)
+        _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale,
+                          X, order, start + m, min(batch, n - start - m), inputs, p)
         acts, spare = spare, acts
+        p = 1 - p
     restore(word)
+
+
+def first_layer_threads(sizes, batch, threads):
+    """How many threads share the first layer's step: all of them where the layer is big
+    enough to split, else one."""
+    return threads if threads > 1 and batch * sizes[0] * sizes[1] >= PARALLEL_WORK else 1
 
 
 @njit(cache=True, fastmath=FASTMATH)

@@ -52,11 +52,19 @@ class Layout:
 
 
 class Workspace:
-    """Scratch for forward and backward passes over up to ``capacity`` samples at once."""
+    """Scratch for forward and backward passes over up to ``capacity`` samples at once.
 
-    def __init__(self, layout, capacity, dtype):
+    Training also needs ``inputs``: for each of ``input_copies`` threads, a pair of
+    buffers for the input rows of this and the next mini-batch, each starting on a cache
+    line so no two threads write to the same one.
+    """
+
+    def __init__(self, layout, capacity, dtype, input_copies=0):
         self.capacity = capacity
         self.unit_offsets = layout.unit_offsets * capacity
         self.activations = aligned_zeros(layout.n_units * capacity, dtype)
         self.spare = aligned_zeros(layout.n_units * capacity, dtype)   # the next mini-batch's
         self.deltas = aligned_zeros(layout.n_units * capacity, dtype)
+        per_line = ALIGNMENT // np.dtype(dtype).itemsize
+        slot = -(-int(layout.sizes[0]) * capacity // per_line) * per_line
+        self.inputs = aligned_zeros(input_copies * 2 * slot, dtype).reshape(input_copies, 2, slot)

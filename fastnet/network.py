@@ -241,19 +241,21 @@ class Network:
     def _threads(self):
         return numba.get_num_threads() if self.threads is None else self.threads
 
-    def _workspace(self, capacity):
-        if capacity not in self._workspaces:
-            self._workspaces[capacity] = Workspace(self._layout, capacity, self.dtype)
-        return self._workspaces[capacity]
+    def _workspace(self, capacity, input_copies=0):
+        key = (capacity, input_copies)
+        if key not in self._workspaces:
+            self._workspaces[key] = Workspace(self._layout, capacity, self.dtype, input_copies)
+        return self._workspaces[key]
 
     def _train_samples(self, X, T, order, batch, eta):
         """Mini-batch SGD over the samples ``order`` of ``X`` (targets ``T``), in that order."""
-        workspace = self._workspace(batch)
+        threads = self._threads()
+        workspace = self._workspace(batch, _kernels.first_layer_threads(self.sizes, batch, threads))
         layout = self._layout
         _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
                              layout.bias_offsets, X, T, order, batch, self.dtype.type(eta),
                              workspace.activations, workspace.spare, workspace.deltas,
-                             workspace.unit_offsets, self._threads())
+                             workspace.unit_offsets, workspace.inputs, threads)
 
     def _predict(self, X):
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)

@@ -64,17 +64,21 @@ def test_backprop_and_feedforward_match_reference(sizes):
     np.testing.assert_allclose(fast.feedforward(X.T), reference.feedforward(X.T), rtol=0, atol=1e-12)
 
 
-# Large enough that the middle layer (l > 0, with input deltas) runs on the threaded path.
-THREADED = [40, 320, 350, 3]
+# Large enough that the first layer (each thread copying its own inputs) and the middle
+# layer (l > 0, with input deltas) run on the threaded paths.
+THREADED = [48, 320, 350, 3]
 
 
 def test_threaded_layers_are_big_enough_to_take_the_threaded_path():
     assert 10 * THREADED[1] * THREADED[2] >= _kernels.PARALLEL_WORK
+    assert _kernels.first_layer_threads(THREADED, 10, 2) == 2
+    assert _kernels.first_layer_threads(THREADED, 10, 1) == 1
+    assert _kernels.first_layer_threads([20, 16, 4], 10, 2) == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_threads_give_the_same_result(dtype):
-    _, X, labels = problem(THREADED, 60, seed=3)
+    _, X, labels = problem(THREADED, 65, seed=3)   # a short last mini-batch too
     nets = []
     for threads in (1, 2, 3):
         nets.append(seeded(network.Network, THREADED, 4, dtype=dtype, threads=threads))

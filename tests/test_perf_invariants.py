@@ -34,7 +34,7 @@ ALLOCATIONS = """
 
     rng = np.random.default_rng(0)
     counts = {}
-    for sizes, threads in (([20, 16, 4], 1), ([40, 320, 350, 3], 2)):
+    for sizes, threads in (([20, 16, 4], 1), ([48, 320, 350, 3], 2)):
         net = network.Network(sizes, threads=threads)
         X = rng.random((95, sizes[0]))
         T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 95)]
@@ -86,10 +86,10 @@ THREADED_FROM_CACHE = """
     import json, random, numpy as np
     import fastnet.network as network
     rng = np.random.default_rng(0)
-    X, y = rng.random((20, 40)), rng.integers(0, 3, 20)
+    X, y = rng.random((20, 48)), rng.integers(0, 3, 20)
     np.random.seed(0)
     random.seed(0)
-    net = network.Network([40, 320, 350, 3], threads=2)
+    net = network.Network([48, 320, 350, 3], threads=2)
     list(net.train((X, y), 1, 10, 0.5))
     print(json.dumps(float(net.weights[1].sum())))
 """
