@@ -8,14 +8,16 @@ samples. ``sizes``, ``w_off``, ``b_off`` and ``a_off`` are the layout's int64 ar
 
 How the work is laid out (one idea per kernel):
 
-- forward: register tiles of 3 samples x 4 neurons, a dot product along the rows of
-  ``A`` and ``W``, so each loaded vector of ``W`` feeds 3 FMAs and each of ``A`` 4;
+- forward: register tiles of 5 samples x 4 neurons, a dot product along the rows of
+  ``A`` and ``W``, so each loaded vector of ``W`` feeds 5 FMAs and each of ``A`` 4;
 - backward: one sweep over column blocks of ``W`` small enough for L1; per block first
   the input deltas ``P = D.W`` from the old weights, then the update ``W -= c D^T.A``
-  with 2 rows x 5 samples per inner loop;
+  with 4 rows x 5 samples per inner loop;
 - threads: the forward pass splits neurons (rows of ``W``), the backward pass splits
-  columns of ``W``, so no two threads write the same element and results do not depend
-  on the thread count. Layers with little work stay serial.
+  columns of ``W`` (the first layer's, which needs no input deltas, splits rows), so no
+  two threads write the same element and results do not depend on the thread count. In
+  training each thread copies the first layer's inputs for itself. Layers with little
+  work stay serial.
 
 Inner loops run over row slices from index 0 so that Numba drops its negative-index
 wraparound and LLVM vectorises them. Constants take the arrays' dtype (no float64
@@ -82,8 +84,8 @@ def load_inputs(X, order, start, stop, acts):
 def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
     """``Z[i, j] = sigmoid(A[i].W[j] + b[j])`` for samples ``i < m``, neurons ``j_lo <= j < j_hi``.
 
-    Tiles of 3 samples x 4 neurons; an edge tile repeats its last sample or neuron, which
-    writes the same value twice.
+    Tiles of 5 samples x 4 neurons (20 accumulators, 29 of the 32 vector registers); an
+    edge tile repeats its last sample or neuron, which writes the same value twice.
     """
     wide_vectors()
     n = A.shape[1]
@@ -91,31 +93,35 @@ def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
     for j0 in range(j_lo, j_hi, 4):
         j1, j2, j3 = min(j0 + 1, j_hi - 1), min(j0 + 2, j_hi - 1), min(j0 + 3, j_hi - 1)
         w0, w1, w2, w3 = W[j0], W[j1], W[j2], W[j3]
-        for i0 in range(0, m, 3):
-            i1, i2 = min(i0 + 1, m - 1), min(i0 + 2, m - 1)
-            a0, a1, a2 = A[i0], A[i1], A[i2]
+        for i0 in range(0, m, 5):
+            i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
+            a0, a1, a2, a3, a4 = A[i0], A[i1], A[i2], A[i3], A[i4]
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = zero
+            s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = zero
             for k in range(n):
-                x0, x1, x2 = a0[k], a1[k], a2[k]
                 y0, y1, y2, y3 = w0[k], w1[k], w2[k], w3[k]
-                s00 += x0 * y0
-                s01 += x0 * y1
-                s02 += x0 * y2
-                s03 += x0 * y3
-                s10 += x1 * y0
-                s11 += x1 * y1
-                s12 += x1 * y2
-                s13 += x1 * y3
-                s20 += x2 * y0
-                s21 += x2 * y1
-                s22 += x2 * y2
-                s23 += x2 * y3
-            Z[i0, j0], Z[i0, j1] = _sigmoid(s00 + b[j0]), _sigmoid(s01 + b[j1])
-            Z[i0, j2], Z[i0, j3] = _sigmoid(s02 + b[j2]), _sigmoid(s03 + b[j3])
-            Z[i1, j0], Z[i1, j1] = _sigmoid(s10 + b[j0]), _sigmoid(s11 + b[j1])
-            Z[i1, j2], Z[i1, j3] = _sigmoid(s12 + b[j2]), _sigmoid(s13 + b[j3])
-            Z[i2, j0], Z[i2, j1] = _sigmoid(s20 + b[j0]), _sigmoid(s21 + b[j1])
-            Z[i2, j2], Z[i2, j3] = _sigmoid(s22 + b[j2]), _sigmoid(s23 + b[j3])
+                x = a0[k]
+                s00, s01, s02, s03 = s00 + x * y0, s01 + x * y1, s02 + x * y2, s03 + x * y3
+                x = a1[k]
+                s10, s11, s12, s13 = s10 + x * y0, s11 + x * y1, s12 + x * y2, s13 + x * y3
+                x = a2[k]
+                s20, s21, s22, s23 = s20 + x * y0, s21 + x * y1, s22 + x * y2, s23 + x * y3
+                x = a3[k]
+                s30, s31, s32, s33 = s30 + x * y0, s31 + x * y1, s32 + x * y2, s33 + x * y3
+                x = a4[k]
+                s40, s41, s42, s43 = s40 + x * y0, s41 + x * y1, s42 + x * y2, s43 + x * y3
+            _sigmoid_row(Z, i0, j0, j1, j2, j3, b, s00, s01, s02, s03)
+            _sigmoid_row(Z, i1, j0, j1, j2, j3, b, s10, s11, s12, s13)
+            _sigmoid_row(Z, i2, j0, j1, j2, j3, b, s20, s21, s22, s23)
+            _sigmoid_row(Z, i3, j0, j1, j2, j3, b, s30, s31, s32, s33)
+            _sigmoid_row(Z, i4, j0, j1, j2, j3, b, s40, s41, s42, s43)
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _sigmoid_row(Z, i, j0, j1, j2, j3, b, s0, s1, s2, s3):
+    """One sample's 4 results of a tile: ``Z[i, j] = sigmoid(s + b[j])``."""
+    Z[i, j0], Z[i, j1] = _sigmoid(s0 + b[j0]), _sigmoid(s1 + b[j1])
+    Z[i, j2], Z[i, j3] = _sigmoid(s2 + b[j2]), _sigmoid(s3 + b[j3])
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
@@ -190,40 +196,54 @@ def _input_deltas(W, D, A, P, m, k0, k1):
             p[k] *= a[k] * (one - a[k])
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _delta(D, i, j, m, n_out):
-    """``D[i, j]``, or 0 for a padding sample or neuron."""
-    return D[i, j] if i < m and j < n_out else D.dtype.type(0.0)
-
-
 @njit(cache=True, fastmath=FASTMATH)
 def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
     """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``j_lo <= j < j_hi``, ``k0 <= k < k1``.
 
-    2 rows x 5 samples per inner loop; edge groups repeat the last row or sample with a
-    zero delta. The sum is scaled after it is formed, as the chapter's update does.
+    4 rows x 5 samples per inner loop, then the rows left over one at a time; an edge
+    group of samples repeats the last sample with a zero delta. (Repeating a row instead
+    would alias two written rows, and LLVM would fall back to scalar code.)
     """
     wide_vectors()
-    for j0 in range(j_lo, j_hi, 2):
-        j1 = min(j0 + 1, j_hi - 1)
-        w0, w1 = W_out[j0, k0:k1], W_out[j1, k0:k1]
+    j_four = j_lo + (j_hi - j_lo) // 4 * 4
+    for j0 in range(j_lo, j_four, 4):
+        w0, w1, w2, w3 = W_out[j0, k0:k1], W_out[j0 + 1, k0:k1], W_out[j0 + 2, k0:k1], W_out[j0 + 3, k0:k1]
         for i0 in range(0, m, 5):
-            i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
-            a0, a1, a2, a3, a4 = A[i0, k0:k1], A[i1, k0:k1], A[i2, k0:k1], A[i3, k0:k1], A[i4, k0:k1]
-            c0 = _delta(D, i0, j0, m, j_hi)
-            c1 = _delta(D, i0 + 1, j0, m, j_hi)
-            c2 = _delta(D, i0 + 2, j0, m, j_hi)
-            c3 = _delta(D, i0 + 3, j0, m, j_hi)
-            c4 = _delta(D, i0 + 4, j0, m, j_hi)
-            e0 = _delta(D, i0, j0 + 1, m, j_hi)
-            e1 = _delta(D, i0 + 1, j0 + 1, m, j_hi)
-            e2 = _delta(D, i0 + 2, j0 + 1, m, j_hi)
-            e3 = _delta(D, i0 + 3, j0 + 1, m, j_hi)
-            e4 = _delta(D, i0 + 4, j0 + 1, m, j_hi)
+            a0, a1, a2, a3, a4 = _rows5(A, i0, m, k0, k1)
+            c00, c01, c02, c03, c04 = _deltas5(D, i0, j0, m, scale)
+            c10, c11, c12, c13, c14 = _deltas5(D, i0, j0 + 1, m, scale)
+            c20, c21, c22, c23, c24 = _deltas5(D, i0, j0 + 2, m, scale)
+            c30, c31, c32, c33, c34 = _deltas5(D, i0, j0 + 3, m, scale)
             for k in range(k1 - k0):
                 x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
-                w0[k] -= scale * (c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4)
-                w1[k] -= scale * (e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3 + e4 * x4)
+                w0[k] -= c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3 + c04 * x4
+                w1[k] -= c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3 + c14 * x4
+                w2[k] -= c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3 + c24 * x4
+                w3[k] -= c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3 + c34 * x4
+    for j in range(j_four, j_hi):
+        w = W_out[j, k0:k1]
+        for i0 in range(0, m, 5):
+            a0, a1, a2, a3, a4 = _rows5(A, i0, m, k0, k1)
+            c0, c1, c2, c3, c4 = _deltas5(D, i0, j, m, scale)
+            for k in range(k1 - k0):
+                w[k] -= c0 * a0[k] + c1 * a1[k] + c2 * a2[k] + c3 * a3[k] + c4 * a4[k]
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _rows5(A, i0, m, k0, k1):
+    """Columns ``k0..k1`` of samples ``i0..i0+4``; past ``m`` the last sample repeats."""
+    return (A[i0, k0:k1], A[min(i0 + 1, m - 1), k0:k1], A[min(i0 + 2, m - 1), k0:k1],
+            A[min(i0 + 3, m - 1), k0:k1], A[min(i0 + 4, m - 1), k0:k1])
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _deltas5(D, i0, j, m, scale):
+    """``scale * D[i, j]`` for samples ``i0..i0+4``, 0 for a padding sample."""
+    zero = D.dtype.type(0.0)
+    return (scale * D[i0, j], scale * D[i0 + 1, j] if i0 + 1 < m else zero,
+            scale * D[i0 + 2, j] if i0 + 2 < m else zero,
+            scale * D[i0 + 3, j] if i0 + 3 < m else zero,
+            scale * D[i0 + 4, j] if i0 + 4 < m else zero)
 
 
 @njit(cache=True, fastmath=FASTMATH)
