@@ -312,11 +312,15 @@ def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z
     """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
     ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
     mini-batch (``rows[p]``, deltas ``D``) 4 at a time, each group then feeding the next
-    mini-batch into ``Z_next`` while its rows are in L1."""
+    mini-batch into ``Z_next`` while its rows are in L1. Odd steps (``p = 1``) go from the
+    last group to the first, so a band of rows larger than L2 starts with the rows the
+    previous step left there."""
     n_in = W.shape[1]
     load_inputs(X, order, start, start + m_next, rows[1 - p])
     A, A_next = _block(rows[p], 0, m, n_in), _block(rows[1 - p], 0, m_next, n_in)
-    for j0 in range(j_lo, j_hi, 4):
+    groups = (j_hi - j_lo + 3) // 4
+    for g in range(groups):
+        j0 = j_lo + 4 * (groups - 1 - g if p else g)
         j1 = min(j0 + 4, j_hi)
         for k0 in range(0, n_in, COLUMN_BLOCK):
             _descend(W, scale, D, A, m, j0, j1, k0, min(k0 + COLUMN_BLOCK, n_in))
