@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from fastnet._codegen import wide_vectors
+from fastnet._exp import exp
 from fastnet._fpenv import flush_subnormals, restore
 
 # Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
@@ -47,11 +48,16 @@ ROW_ALIGN = 4
 PARALLEL_WORK = 1 << 17
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _sigmoid(z):
-    # exp(-z) may become inf for very negative z: 1 / inf is exactly 0, and no warning.
-    one = type(z)(1.0)
-    return one / (one + np.exp(-z))
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _sigmoid_all(z):
+    """``z = sigmoid(z)`` over a contiguous 1-D run of pre-activations, vectorised (NumPy's
+    error model: no division-by-zero check, which ``1 + exp(-z) >= 1`` never needs, to
+    branch out of the loop). For very negative ``z``, ``exp(-z)`` clamps near overflow
+    and the result is tiny (0 once flushed), without a warning."""
+    wide_vectors()
+    one = z.dtype.type(1.0)
+    for j in range(z.size):
+        z[j] = one / (one + exp(-z[j]))
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -81,8 +87,8 @@ def load_inputs(X, order, start, stop, acts):
 
 # -- forward -----------------------------------------------------------------------------
 @njit(cache=True, fastmath=FASTMATH)
-def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
-    """``Z[i, j] = sigmoid(A[i].W[j] + b[j])`` for samples ``i < m``, neurons ``j_lo <= j < j_hi``.
+def _affine(W, b, A, Z, m, j_lo, j_hi):
+    """``Z[i, j] = A[i].W[j] + b[j]`` for samples ``i < m``, neurons ``j_lo <= j < j_hi``.
 
     Tiles of 5 samples x 4 neurons (20 accumulators, 29 of the 32 vector registers); an
     edge tile repeats its last sample or neuron, which writes the same value twice.
@@ -110,28 +116,27 @@ def _dense_sigmoid(W, b, A, Z, m, j_lo, j_hi):
                 s30, s31, s32, s33 = s30 + x * y0, s31 + x * y1, s32 + x * y2, s33 + x * y3
                 x = a4[k]
                 s40, s41, s42, s43 = s40 + x * y0, s41 + x * y1, s42 + x * y2, s43 + x * y3
-            _sigmoid_row(Z, i0, j0, j1, j2, j3, b, s00, s01, s02, s03)
-            _sigmoid_row(Z, i1, j0, j1, j2, j3, b, s10, s11, s12, s13)
-            _sigmoid_row(Z, i2, j0, j1, j2, j3, b, s20, s21, s22, s23)
-            _sigmoid_row(Z, i3, j0, j1, j2, j3, b, s30, s31, s32, s33)
-            _sigmoid_row(Z, i4, j0, j1, j2, j3, b, s40, s41, s42, s43)
+            _store_row(Z, i0, j0, j1, j2, j3, b, s00, s01, s02, s03)
+            _store_row(Z, i1, j0, j1, j2, j3, b, s10, s11, s12, s13)
+            _store_row(Z, i2, j0, j1, j2, j3, b, s20, s21, s22, s23)
+            _store_row(Z, i3, j0, j1, j2, j3, b, s30, s31, s32, s33)
+            _store_row(Z, i4, j0, j1, j2, j3, b, s40, s41, s42, s43)
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _sigmoid_row(Z, i, j0, j1, j2, j3, b, s0, s1, s2, s3):
-    """One sample's 4 results of a tile: ``Z[i, j] = sigmoid(s + b[j])``."""
-    Z[i, j0], Z[i, j1] = _sigmoid(s0 + b[j0]), _sigmoid(s1 + b[j1])
-    Z[i, j2], Z[i, j3] = _sigmoid(s2 + b[j2]), _sigmoid(s3 + b[j3])
+def _store_row(Z, i, j0, j1, j2, j3, b, s0, s1, s2, s3):
+    """One sample's 4 results of a tile: ``Z[i, j] = s + b[j]``."""
+    Z[i, j0], Z[i, j1], Z[i, j2], Z[i, j3] = s0 + b[j0], s1 + b[j1], s2 + b[j2], s3 + b[j3]
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _dense_sigmoid_threads(W, b, A, Z, m, threads):
-    """``_dense_sigmoid`` over all neurons, split into ``threads`` bands of rows of ``W``."""
+def _affine_threads(W, b, A, Z, m, threads):
+    """``_affine`` over all neurons, split into ``threads`` bands of rows of ``W``."""
     for t in prange(threads):
         word = flush_subnormals()
         lo, hi = _band(W.shape[0], threads, t, ROW_ALIGN)
         if lo < hi:
-            _dense_sigmoid(W, b, A, Z, m, lo, hi)
+            _affine(W, b, A, Z, m, lo, hi)
         restore(word)
 
 
@@ -144,9 +149,10 @@ def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
     A = _block(acts, a_off[l], m, n_in)
     Z = _block(acts, a_off[l + 1], m, n_out)
     if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-        _dense_sigmoid_threads(W, b, A, Z, m, threads)
+        _affine_threads(W, b, A, Z, m, threads)
     else:
-        _dense_sigmoid(W, b, A, Z, m, 0, n_out)
+        _affine(W, b, A, Z, m, 0, n_out)
+    _sigmoid_all(acts[a_off[l + 1]:a_off[l + 1] + m * n_out])
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -312,7 +318,7 @@ def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z
     """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
     ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
     mini-batch (``rows[p]``, deltas ``D``) 4 at a time, each group then feeding the next
-    mini-batch into ``Z_next`` while its rows are in L1. Odd steps (``p = 1``) go from the
+    mini-batch into ``Z_next`` (pre-activations) while its rows are in L1. Odd steps (``p = 1``) go from the
     last group to the first, so a band of rows larger than L2 starts with the rows the
     previous step left there."""
     n_in = W.shape[1]
@@ -324,7 +330,7 @@ def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z
         j1 = min(j0 + 4, j_hi)
         for k0 in range(0, n_in, COLUMN_BLOCK):
             _descend(W, scale, D, A, m, j0, j1, k0, min(k0 + COLUMN_BLOCK, n_in))
-        _dense_sigmoid(W, b, A_next, Z_next, m_next, j0, j1)
+        _affine(W, b, A_next, Z_next, m_next, j0, j1)
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
@@ -360,6 +366,7 @@ def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scal
     else:
         _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[0], p, Z_next,
                               0, n_out)
+    _sigmoid_all(spare[a_off[1]:a_off[1] + m_next * n_out])
 
 
 @njit(cache=True, fastmath=FASTMATH)

@@ -111,7 +111,7 @@ VECTORS = """
     X, y = np.random.default_rng(0).random((30, 20)), np.arange(30) % 4
     list(net.train((X, y), 1, 10, 0.5))
     marked = {}
-    for kernel in (_kernels._dense_sigmoid, _kernels._descend, _kernels._input_deltas):
+    for kernel in (_kernels._affine, _kernels._sigmoid_all, _kernels._descend, _kernels._input_deltas):
         ir = kernel.inspect_llvm(kernel.signatures[0])
         marked[kernel.__name__] = PREFER_512 in ir
     buffers = [net._params] + [vars(w)[name] for w in net._workspaces.values()
@@ -122,6 +122,7 @@ VECTORS = """
 
 def test_dense_kernels_ask_for_wide_vectors_over_cache_aligned_buffers(tmp_path):
     found = run(VECTORS, tmp_path)
-    assert found["marked"] == {"_dense_sigmoid": True, "_descend": True, "_input_deltas": True}
+    assert found["marked"] == {"_affine": True, "_sigmoid_all": True, "_descend": True,
+                               "_input_deltas": True}
     assert len(found["addresses"]) >= 4
     assert set(found["addresses"]) == {0}

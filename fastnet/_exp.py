@@ -1,0 +1,68 @@
+"""A branch-free ``exp`` that LLVM can vectorise, for the kernels' sigmoid.
+
+Numba calls the C library's ``exp`` one value at a time (there is no SVML here), which
+made the sigmoid of a 1000-neuron layer about 6% of an epoch. This one reduces
+``x = n ln2 + r`` with ``|r| <= ln2 / 2`` (Cody and Waite's two-part ``ln2``), sums the
+Taylor series of ``exp(r)`` to degree 13 (truncation below 1e-17) and scales by ``2**n``
+through the exponent bits. ``x`` is first clamped to where ``2**n`` is a normal number:
+``exp`` of a larger ``x`` is the largest value below overflow, so ``1 / (1 + exp(-z))``
+stays finite and tiny instead of warning, as the chapter's sigmoid would.
+"""
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import literal_unroll, njit, types
+from numba.extending import intrinsic, overload
+
+LN2_HI = 0.693145751953125            # ln 2 to 21 bits: n * LN2_HI is exact
+LN2_LO = 1.42860682030941723212e-6    # the rest of ln 2
+#: 1/k! for k = 13 down to 0: Horner's order.
+TAYLOR = tuple(1.0 / math.factorial(k) for k in range(13, -1, -1))
+#: The ``x`` range for which ``2**n`` is normal: ``(lowest, highest)`` per precision.
+RANGE = {types.float64: (-708.0, 709.0), types.float32: (-87.0, 88.3)}
+#: Mantissa bits and exponent bias of the IEEE formats.
+FORMAT = {types.float64: (52, 1023, 64), types.float32: (23, 127, 32)}
+
+
+def _range(x):
+    """``(lowest, highest)``: the clamp for ``x``'s precision, chosen at compile time."""
+
+
+@overload(_range)
+def _range_for(x):
+    lowest, highest = RANGE[x]
+    return lambda x: (lowest, highest)
+
+
+@intrinsic
+def _times_pow2(typingctx, x, n):
+    """``x * 2**n`` for an integral float ``n`` with ``2**n`` normal, by building its bits."""
+    mantissa, bias, width = FORMAT[x]
+
+    def codegen(context, builder, signature, args):
+        value, exponent = args
+        integer = ir.IntType(width)
+        bits = builder.shl(builder.add(builder.fptosi(exponent, integer), integer(bias)),
+                           integer(mantissa))
+        return builder.fmul(value, builder.bitcast(bits, value.type))
+    return x(x, x), codegen
+
+
+@njit(cache=True, fastmath={"nsz", "arcp", "contract"})
+def exp(x):
+    """``e**x`` to about one unit in the last place; ``x`` is clamped as the module says.
+
+    No ``reassoc``: it would let LLVM merge the two parts of ``ln2`` and lose the
+    reduction's accuracy. For the same reason it is not ``inline="always"``, which would
+    compile it with its caller's flags; LLVM inlines it all the same and keeps its own.
+    """
+    real = type(x)
+    lowest, highest = _range(x)
+    x = min(max(x, real(lowest)), real(highest))
+    n = np.floor(x * real(1.4426950408889634) + real(0.5))
+    r = (x - n * real(LN2_HI)) - n * real(LN2_LO)
+    p = real(0.0)
+    for c in literal_unroll(TAYLOR):
+        p = p * r + real(c)
+    return _times_pow2(p, n)
