@@ -44,6 +44,8 @@ COLUMN_BLOCK = 1024
 BAND_ALIGN = 16
 #: Rows (neurons) per thread band: the forward pass's tile height.
 ROW_ALIGN = 4
+#: Columns per block when copying input rows side by side: 512 bytes of float64.
+COPY_BLOCK = 64
 #: Multiply-adds per layer and mini-batch below which a layer runs on one thread.
 PARALLEL_WORK = 1 << 17
 
@@ -76,13 +78,20 @@ def _band(n, bands, t, align):
 
 @njit(cache=True, fastmath=FASTMATH)
 def load_inputs(X, order, start, stop, acts):
-    """Copy samples ``order[start:stop]`` of ``X`` into the input layer's rows."""
+    """Copy samples ``order[start:stop]`` of ``X`` into the input layer's rows.
+
+    The rows are copied side by side, a block of columns at a time, so that the memory
+    system fetches from all of them at once rather than one row after another.
+    """
     wide_vectors()
     n_in = X.shape[1]
-    for i in range(stop - start):
-        src = X[order[start + i]]
-        for k in range(n_in):
-            acts[i * n_in + k] = src[k]
+    for k0 in range(0, n_in, COPY_BLOCK):
+        k1 = min(k0 + COPY_BLOCK, n_in)
+        for i in range(stop - start):
+            src = X[order[start + i], k0:k1]
+            dst = acts[i * n_in + k0:i * n_in + k1]
+            for k in range(k1 - k0):
+                dst[k] = src[k]
 
 
 # -- forward -----------------------------------------------------------------------------
