@@ -38,7 +38,8 @@ def smoke(request):
 
 @pytest.fixture(scope="session")
 def images():
-    """MNIST-shaped inputs in [0, 1] and one-hot targets; timings do not depend on the digits."""
+    """MNIST-shaped float32 inputs in [0, 1] (the loader's dtype) and one-hot targets;
+    timings do not depend on the digits."""
     rng = np.random.default_rng(0)
     X = rng.random((IMAGES, INPUTS), dtype=np.float32)
     T = np.eye(OUTPUTS)[rng.integers(0, OUTPUTS, IMAGES)]

@@ -4,7 +4,8 @@ Each peer trains the chapter's network (sigmoid layers, quadratic cost, mini-bat
 with the mini-batch held as a matrix, from the same initial draws as ``fastnet.Network``
 (all biases, then all weights). ``train_epoch(X, T, order, batch, eta)`` runs one epoch
 over the samples ``order`` of inputs ``X`` ``(n, inputs)`` and targets ``T``
-``(n, outputs)``. The per-sample reference is ``tests/naive.py``.
+``(n, outputs)``; each mini-batch of ``X`` is converted to the network's dtype as it is
+taken (MNIST's pixels come as float32). The per-sample reference is ``tests/naive.py``.
 """
 import numpy as np
 
@@ -36,7 +37,8 @@ class NumpyNetwork:
     def train_epoch(self, X, T, order, batch, eta):
         for start in range(0, order.size, batch):
             rows = order[start:start + batch]
-            self.update(X[rows], T[rows], self.dtype.type(eta / rows.size))
+            self.update(X[rows].astype(self.dtype, copy=False), T[rows],
+                        self.dtype.type(eta / rows.size))
 
     def update(self, A, T, step):
         """One step on the mini-batch ``A`` (rows are samples) with targets ``T``."""
@@ -72,7 +74,7 @@ class TorchNetwork(NumpyNetwork):
         with torch.no_grad():
             for start in range(0, order.numel(), batch):
                 rows = order[start:start + batch]
-                self.update(X[rows], T[rows], eta / rows.numel())
+                self.update(X[rows].to(T.dtype), T[rows], eta / rows.numel())
 
 
 PEERS = {"numpy": NumpyNetwork}
