@@ -21,7 +21,9 @@ How the work is laid out (one idea per kernel):
 
 Inner loops run over row slices from index 0 so that Numba drops its negative-index
 wraparound and LLVM vectorises them. Constants take the arrays' dtype (no float64
-promotion in float32 mode). Nothing here allocates.
+promotion in float32 mode). Integers passed from kernel to kernel are never literals
+(``np.int64(0)``, not ``0``): Numba would compile a specialisation for each literal
+value, which doubled the first compilation. Nothing here allocates.
 """
 import numba
 import numpy as np
@@ -160,7 +162,7 @@ def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
     if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
         _affine_threads(W, b, A, Z, m, threads)
     else:
-        _affine(W, b, A, Z, m, 0, n_out)
+        _affine(W, b, A, Z, m, np.int64(0), n_out)
     _sigmoid_all(acts[a_off[l + 1]:a_off[l + 1] + m * n_out])
 
 
@@ -284,11 +286,11 @@ def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
         if with_inputs:
             lo, hi = _band(n_in, threads, t, BAND_ALIGN)
             if lo < hi:
-                _backward_block(W, W_out, scale, D, A, P, m, True, 0, n_out, lo, hi)
+                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, np.int64(0), n_out, lo, hi)
         else:
             lo, hi = _band(n_out, threads, t, ROW_ALIGN)
             if lo < hi:
-                _backward_block(W, W_out, scale, D, A, P, m, False, lo, hi, 0, n_in)
+                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, lo, hi, np.int64(0), n_in)
         restore(word)
 
 
@@ -319,7 +321,7 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
         if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
             _backward_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
         else:
-            _backward_block(W, W_out, scale, D, A, P, m, l > 0, 0, n_out, 0, n_in)
+            _backward_block(W, W_out, scale, D, A, P, m, l > 0, np.int64(0), n_out, np.int64(0), n_in)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -374,7 +376,7 @@ def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scal
         _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, inputs, p, Z_next)
     else:
         _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[0], p, Z_next,
-                              0, n_out)
+                              np.int64(0), n_out)
     _sigmoid_all(spare[a_off[1]:a_off[1] + m_next * n_out])
 
 
@@ -392,16 +394,17 @@ def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
     word = flush_subnormals()
     n = order.size
     zero = type(eta)(0.0)
-    _first_layer_step(params, sizes, w_off, b_off, acts, deltas, a_off, 0, zero,
-                      X, order, 0, min(batch, n), inputs, 1)
-    p = 0
+    none, p = np.int64(0), np.int64(1)
+    _first_layer_step(params, sizes, w_off, b_off, acts, deltas, a_off, none, zero,
+                      X, order, none, min(batch, n), inputs, p)
+    p = none
     for start in range(0, n, batch):
         m = min(batch, n - start)
         for l in range(1, sizes.size - 1):
             _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads)
         scale = eta / type(eta)(m)
         backward(params, params, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
-                 targets, order, start, threads, 1)
+                 targets, order, start, threads, np.int64(1))
         _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale,
                           X, order, start + m, min(batch, n - start - m), inputs, p)
         acts, spare = spare, acts
