@@ -9,7 +9,8 @@ samples. ``sizes``, ``w_off``, ``b_off`` and ``a_off`` are the layout's int64 ar
 How the work is laid out (one idea per kernel):
 
 - forward: register tiles of 5 samples x 4 neurons, a dot product along the rows of
-  ``A`` and ``W``, so each loaded vector of ``W`` feeds 5 FMAs and each of ``A`` 4;
+  ``A`` and ``W``, so each loaded vector of ``W`` feeds 5 FMAs and each of ``A`` 4; then
+  the sigmoid over the whole layer in one vectorised loop (``_exp``);
 - backward: one sweep over column blocks of ``W`` small enough for L1; per block first
   the input deltas ``P = D.W`` from the old weights, then the update ``W -= c D^T.A``
   with 4 rows x 5 samples per inner loop;
@@ -20,7 +21,8 @@ How the work is laid out (one idea per kernel):
   work stay serial.
 
 Inner loops run over row slices from index 0 so that Numba drops its negative-index
-wraparound and LLVM vectorises them. Constants take the arrays' dtype (no float64
+wraparound and LLVM vectorises them, with 512-bit vectors where the kernel calls
+``wide_vectors()`` and the CPU has them (buffers start on a cache line, see ``_layout``). Constants take the arrays' dtype (no float64
 promotion in float32 mode). Integers passed from kernel to kernel are never literals
 (``np.int64(0)``, not ``0``): Numba would compile a specialisation for each literal
 value, which doubled the first compilation. Nothing here allocates.
@@ -111,7 +113,8 @@ def _affine(W, b, A, Z, m, j_lo, j_hi):
         j1, j2, j3 = min(j0 + 1, j_hi - 1), min(j0 + 2, j_hi - 1), min(j0 + 3, j_hi - 1)
         w0, w1, w2, w3 = W[j0], W[j1], W[j2], W[j3]
         for i0 in range(0, m, 5):
-            i1, i2, i3, i4 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1), min(i0 + 4, m - 1)
+            i1, i2 = min(i0 + 1, m - 1), min(i0 + 2, m - 1)
+            i3, i4 = min(i0 + 3, m - 1), min(i0 + 4, m - 1)
             a0, a1, a2, a3, a4 = A[i0], A[i1], A[i2], A[i3], A[i4]
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = zero
             s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = zero
@@ -224,7 +227,8 @@ def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
     wide_vectors()
     j_four = j_lo + (j_hi - j_lo) // 4 * 4
     for j0 in range(j_lo, j_four, 4):
-        w0, w1, w2, w3 = W_out[j0, k0:k1], W_out[j0 + 1, k0:k1], W_out[j0 + 2, k0:k1], W_out[j0 + 3, k0:k1]
+        w0, w1 = W_out[j0, k0:k1], W_out[j0 + 1, k0:k1]
+        w2, w3 = W_out[j0 + 2, k0:k1], W_out[j0 + 3, k0:k1]
         for i0 in range(0, m, 5):
             a0, a1, a2, a3, a4 = _rows5(A, i0, m, k0, k1)
             c00, c01, c02, c03, c04 = _deltas5(D, i0, j0, m, scale)
@@ -286,7 +290,8 @@ def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
         if with_inputs:
             lo, hi = _band(n_in, threads, t, BAND_ALIGN)
             if lo < hi:
-                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, np.int64(0), n_out, lo, hi)
+                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, np.int64(0), n_out,
+                                lo, hi)
         else:
             lo, hi = _band(n_out, threads, t, ROW_ALIGN)
             if lo < hi:
@@ -321,7 +326,8 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
         if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
             _backward_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
         else:
-            _backward_block(W, W_out, scale, D, A, P, m, l > 0, np.int64(0), n_out, np.int64(0), n_in)
+            _backward_block(W, W_out, scale, D, A, P, m, l > 0, np.int64(0), n_out,
+                            np.int64(0), n_in)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -329,9 +335,9 @@ def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z
     """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
     ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
     mini-batch (``rows[p]``, deltas ``D``) 4 at a time, each group then feeding the next
-    mini-batch into ``Z_next`` (pre-activations) while its rows are in L1. Odd steps (``p = 1``) go from the
-    last group to the first, so a band of rows larger than L2 starts with the rows the
-    previous step left there."""
+    mini-batch into ``Z_next`` (pre-activations) while its rows are in L1. Odd steps
+    (``p = 1``) go from the last group to the first, so a band of rows larger than L2
+    starts with the rows the previous step left there."""
     n_in = W.shape[1]
     load_inputs(X, order, start, start + m_next, rows[1 - p])
     A, A_next = _block(rows[p], 0, m, n_in), _block(rows[1 - p], 0, m_next, n_in)
