@@ -3,6 +3,7 @@
     fastnet train [--sizes 784,30,10] [--epochs 30] [--checkpoint PATH] [--resume PATH] ...
     fastnet evaluate MODEL [--data DIR]
     fastnet predict MODEL IMAGE
+    fastnet experiments chapter1 [--out DIR] [--seeds 0,1,2] ...
 
 Mistakes in the arguments or files end with a one-line message and exit code 2; Ctrl-C
 during training saves a checkpoint and exits with 130.
@@ -71,7 +72,7 @@ def build_parser():
     _add_train(commands)
     _add_evaluate(commands)
     _add_predict(commands)
-    experiments.add_parser(commands)
+    _add_experiments(commands)
     return parser
 
 
@@ -130,6 +131,46 @@ def _add_predict(commands):
     predict.add_argument("image", type=Path,
                          help="an image of one digit, any size, light on dark or dark on light")
     predict.set_defaults(run=run_predict)
+
+
+# -- experiments: seeds, runs and counts as the chapter's runs take them -------------------
+def _seeds(text):
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _names(text):
+    names = text.split(",")
+    unknown = [name for name in names if name not in experiments.BY_NAME]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"--only: unknown run(s) {', '.join(unknown)}; known: {', '.join(experiments.BY_NAME)}")
+    return names
+
+
+def _add_experiments(commands):
+    parser = commands.add_parser("experiments", help="reproduce the chapter's experiments on MNIST")
+    parser.add_argument("suite", choices=["chapter1"], help="which chapter's runs")
+    parser.add_argument("--out", type=Path, default=Path("results/chapter1"),
+                        help="folder for table.md, epochs.csv, curves.png (default results/chapter1)")
+    parser.add_argument("--epochs", type=_positive, default=30, help="epochs per run (default 30)")
+    parser.add_argument("--batch", type=_positive, default=10, help="mini-batch size (default 10)")
+    parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2],
+                        help="seeds, best of which is reported (default 0,1,2)")
+    parser.add_argument("--limit", type=_positive, default=None, help="train on the first N training images only")
+    parser.add_argument("--only", type=_names, default=None,
+                        help=f"comma-separated runs, of: {', '.join(experiments.BY_NAME)}")
+    _add_data(parser)
+    parser.set_defaults(run=experiments.run_chapter1)
 
 
 # -- train ----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ per seed and returns every epoch's result; ``write_outputs`` turns that into a M
 table beside the chapter's figures, a CSV of every epoch, and learning curves (PNG, with
 the optional ``plot`` extra).
 """
-import argparse
 import csv
 import random
 import sys
@@ -223,47 +222,7 @@ def write_outputs(experiments, results, out, header, log):
             "installed (pip install 'fastnet[plot]')")
 
 
-# -- the command --------------------------------------------------------------------------
-def _seeds(text):
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
-
-
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(text)
-
-
-def _names(text):
-    names = text.split(",")
-    unknown = [name for name in names if name not in BY_NAME]
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"--only: unknown run(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
-    return names
-
-
-def add_parser(commands):
-    """Register ``fastnet experiments chapter1`` on the ``fastnet`` command's subparsers."""
-    parser = commands.add_parser("experiments", help="reproduce the chapter's experiments on MNIST")
-    parser.add_argument("suite", choices=["chapter1"], help="which chapter's runs")
-    parser.add_argument("--out", type=Path, default=Path("results/chapter1"),
-                        help="folder for table.md, epochs.csv, curves.png (default results/chapter1)")
-    parser.add_argument("--epochs", type=_positive, default=30, help="epochs per run (default 30)")
-    parser.add_argument("--batch", type=_positive, default=10, help="mini-batch size (default 10)")
-    parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2],
-                        help="seeds, best of which is reported (default 0,1,2)")
-    parser.add_argument("--limit", type=_positive, default=None, help="train on the first N training images only")
-    parser.add_argument("--only", type=_names, default=None,
-                        help=f"comma-separated runs, of: {', '.join(BY_NAME)}")
-    parser.add_argument("--data", default=None, help="folder with the MNIST files (default $FASTNET_DATA, else ./data)")
-    parser.set_defaults(run=run_chapter1)
-
-
+# -- the command (its arguments are in cli.py, with the other commands') ------------------
 def run_chapter1(args):
     """Run the selected experiments and write the outputs; progress goes to stderr."""
     def log(line):
