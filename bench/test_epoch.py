@@ -35,8 +35,8 @@ def fastnet_epoch(sizes, dtype, threads, X, T, batch):
     net = network.Network(sizes, dtype=dtype, threads=threads)
     T = T.astype(dtype)   # X stays float32, as the loader gives MNIST
     order = np.random.permutation(X.shape[0])
-    net._train_samples(X, T, order[:batch], batch, 3.0)   # compile outside the timing
-    return lambda: net._train_samples(X, T, order, batch, 3.0)
+    net._train_samples(X, T, order[:batch], batch, 3.0, 1.0)   # compile outside the timing
+    return lambda: net._train_samples(X, T, order, batch, 3.0, 1.0)
 
 
 def peer_epoch(cls, sizes, dtype, X, T, batch):
