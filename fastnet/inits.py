@@ -39,25 +39,25 @@ def get(init):
     raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
 
 
-def draw(init, biases, weights):
+def draw(init, biases, weights, rng=np.random):
     """Fill the views ``biases`` and then ``weights`` (shapes ``(y, 1)`` and ``(y, x)``)
-    with ``np.random.randn`` draws, as ``randn(*shape)`` per view would, weights divided
-    as ``init`` says.
+    with ``rng.randn`` draws (``np.random`` or a ``np.random.RandomState``), as
+    ``randn(*shape)`` per view would, weights divided as ``init`` says.
 
     Large matrices are filled a block of rows at a time: ``randn(a, x)`` then
     ``randn(b, x)`` draws the same numbers as ``randn(a + b, x)``.
     """
     for b in biases:
-        _fill(b, 1.0)
+        _fill(b, 1.0, rng)
     for w in weights:
-        _fill(w, init.weight_divisor(w.shape[1]))
+        _fill(w, init.weight_divisor(w.shape[1]), rng)
 
 
-def _fill(view, divisor):
+def _fill(view, divisor, rng):
     rows, cols = view.shape
     step = max(1, DRAW_CHUNK // cols)
     for start in range(0, rows, step):
-        block = np.random.randn(min(step, rows - start), cols)
+        block = rng.randn(min(step, rows - start), cols)
         if divisor != 1.0:
             block /= divisor
         view[start:start + block.shape[0]] = block

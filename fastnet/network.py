@@ -104,17 +104,23 @@ class Network:
     chapter's) or ``"cross-entropy"`` (see ``fastnet.costs``). ``dtype`` may be
     ``np.float32`` for speed (the draws are made in float64 and rounded). ``threads``
     caps the threads the kernels use (default: Numba's, ``numba.get_num_threads()``);
-    results do not depend on it.
+    results do not depend on it. ``rng``, a ``np.random.RandomState``, draws the
+    parameters instead of ``np.random`` (``RandomState(s)`` draws what ``np.random.seed(s)``
+    would).
 
     One network may be read (``feedforward``, ``outputs``, ``predict``, ``evaluate``)
     from several threads at once; training it from two threads at once is refused.
     Copies (``copy.deepcopy``, ``pickle``) are whole, independent networks.
     """
 
-    def __init__(self, sizes, dtype=np.float64, threads=None, cost="quadratic", init="chapter"):
+    def __init__(self, sizes, dtype=np.float64, threads=None, cost="quadratic", init="chapter",
+                 rng=None):
         init = inits.get(init)
+        if rng is not None and not isinstance(rng, np.random.RandomState):
+            raise TypeError(f"rng must be a np.random.RandomState (or None for np.random), "
+                            f"got {type(rng).__name__}")
         self._build(sizes, dtype, threads, cost, init.name)
-        inits.draw(init, self._biases, self._weights)
+        inits.draw(init, self._biases, self._weights, np.random if rng is None else rng)
 
     @classmethod
     def from_parameters(cls, sizes, parameters, dtype=None, cost="quadratic", threads=None):
@@ -270,7 +276,7 @@ class Network:
             print(result.line())
 
     def train(self, training_data, epochs, mini_batch_size, eta, test_data=None, order=None,
-              first_epoch=0, progress=None, lmbda=0.0):
+              first_epoch=0, progress=None, lmbda=0.0, rng=None):
         """Train like ``SGD``, yielding an ``EpochResult`` after each epoch.
 
         ``order`` (a list of sample indices, shuffled in place every epoch) carries the
@@ -280,6 +286,7 @@ class Network:
         it; the epoch then runs in slices of whole mini-batches, with the same result.
         ``lmbda``: L2 regularisation, every step scales the weights by
         ``1 - eta * lmbda / n`` for ``n`` training samples (biases are not decayed).
+        ``rng``, a ``random.Random``, shuffles instead of the ``random`` module.
         """
         epochs = _data.check_positive_int("epochs", epochs, minimum=0)
         batch = _data.check_positive_int("mini_batch_size", mini_batch_size)
@@ -290,12 +297,16 @@ class Network:
         n = X.shape[0]
         decay = _data.check_decay(eta, lmbda, n)
         order = list(range(n)) if order is None else _data.check_order(order, n)
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random (or None for the random module), "
+                            f"got {type(rng).__name__}")
+        shuffle = (random if rng is None else rng).shuffle
         train_samples = self._sample_trainer(decay)
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
             for j in range(first_epoch, first_epoch + epochs):
                 started = time.perf_counter()
-                random.shuffle(order)
+                shuffle(order)
                 indices = np.asarray(order)
                 for start in range(0, n, step):
                     train_samples(X, T, indices[start:start + step], batch, eta, decay)

@@ -159,3 +159,23 @@ def test_cross_entropy_with_scaled_weights_learns_where_the_chapters_choice_stal
         *_, last = net.train((X, y), 3, 10, 0.5, test_data=(X, y))
         results[cost] = last.correct
     assert results["cross-entropy"] > results["quadratic"]
+
+
+def test_private_random_generators_draw_and_shuffle_what_the_seeded_modules_would():
+    rng = np.random.default_rng(3)
+    X, y = rng.random((30, 6)), rng.integers(0, 3, 30)
+    np.random.seed(11)
+    random.seed(12)
+    by_modules = network.Network([6, 4, 3], init="scaled")
+    list(by_modules.train((X, y), 2, 7, 1.0))
+    np.random.seed(0)
+    random.seed(0)
+    state = np.random.get_state(), random.getstate()
+    own = network.Network([6, 4, 3], init="scaled", rng=np.random.RandomState(11))
+    list(own.train((X, y), 2, 7, 1.0, rng=random.Random(12)))
+    np.testing.assert_array_equal(own.parameters, by_modules.parameters)
+    assert np.array_equal(np.random.get_state()[1], state[0][1]) and random.getstate() == state[1]
+    with pytest.raises(TypeError, match=r"rng must be a np.random.RandomState"):
+        network.Network([2, 2], rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=r"rng must be a random.Random"):
+        list(own.train((X, y), 1, 7, 1.0, rng=np.random.RandomState(0)))
