@@ -15,7 +15,7 @@ import numpy as np
 
 from fastnet import _data
 from fastnet._layout import Layout
-from fastnet.datasets import read_npz
+from fastnet.readers import read_npz
 from fastnet.errors import FastnetFileError
 
 FORMAT_VERSION = 1
