@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fastnet import _data, costs
-from fastnet.datasets import read_npz
+from fastnet.readers import read_npz
 from fastnet.errors import FastnetFileError
 from fastnet.network import Network
 
