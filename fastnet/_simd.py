@@ -159,3 +159,19 @@ def lanes_of(array):
 def _lanes_of(array):
     count = WIDTH // (array.dtype.bitwidth // 8)
     return lambda array: count
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask for the cache line holding ``array[index]`` to be fetched into the caches (a hint:
+    it never faults and changes no result)."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        hint = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        builder.call(hint, [pointer, i32(0), i32(3), i32(1)])   # read, keep in all caches, data
+        return context.get_dummy_value()
+    return types.void(array, types.intp), codegen

@@ -4,24 +4,25 @@ An MNIST image has 150 non-zero pixels of 784 on average, and a multiply-add by 
 pixel changes nothing: skipping it is exact (only the order of additions changes).
 
 Layout:
-- the inputs as CSR, made once per call (``to_csr``): row ``r``'s pixels are
-  ``indices[indptr[r]:indptr[r + 1]]`` with values ``values[...]``;
+- the inputs as CSR, made once per call (``to_csr``); each mini-batch is then gathered
+  pixel by pixel (``_by_pixel``): the pixels any of its samples has, each with the
+  samples having it, so that a pixel's weights are loaded once per mini-batch for all
+  of them (a mini-batch of 10 MNIST images touches 382 distinct pixels);
 - the first layer's weights as a transposed mirror ``WT`` (one row of ``Hp`` numbers per
-  pixel, ``H`` neurons padded to whole vectors), so that a pixel's weights are
-  contiguous: a sample's pre-activations are a sum of the rows of its pixels, and the
-  update changes exactly those rows. ``WT`` is filled from the network's own weights
-  when an epoch starts and written back when it ends (``mirror``, ``unmirror``).
+  pixel, its ``H`` neurons padded to whole vectors): a pixel's weights are contiguous.
+  ``mirror`` fills it (and a padded copy of the output layer) from the network when an
+  epoch starts; ``unmirror`` writes it back when it ends;
 - L2 decay scales every weight every step; here it is kept lazily as one factor
-  ``scale[0]`` (``W = scale * WT``), so a step still touches only its pixels' rows.
+  (``W = scale * WT``), so a step still touches only its pixels' rows.
 
 One epoch runs as one parallel region. Each thread owns a band of the first layer's
-neurons: their weights (columns of ``WT``), biases, and the output layer's columns of
-weights that leave them. The threads meet once per mini-batch (``_sync.barrier``),
-after each has summed its neurons' share of the next layer's input. Neurons are cut into
-fixed units of up to ``BLOCK`` vectors and every sum runs over fixed units in a fixed
-order, so the numbers do not depend on how many threads share the work. Networks with
-more than one hidden layer run the layers above the first on the first thread, between
-two meetings.
+neurons (whole groups of vectors, at most ``GROUPS``): their weights and biases, and the output layer's
+columns of weights that leave them. The threads meet once per mini-batch
+(``_sync.barrier``), after each has summed its groups' share of the output layer's
+input. Every sum runs in an order fixed by groups, pixels and samples, never by bands,
+so the numbers do not depend on how many threads share the work. Networks with other
+than one hidden layer run the layers above the first on one thread, between two
+meetings.
 """
 from typing import NamedTuple
 
@@ -30,20 +31,21 @@ from numba import njit, prange
 
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
-from fastnet._layout import aligned_zeros
 from fastnet._kernels import FASTMATH, _band, _block, _layer_forward, _sigmoid_all, backward
-from fastnet._simd import lanes_of, vadd, vfma, vload, vsplat, vstore, vzero
+from fastnet._layout import aligned_zeros
+from fastnet._simd import lanes_of, prefetch, vadd, vfma, vload, vmul, vsplat, vstore, vsum, vzero
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 
-#: Vectors of neurons whose sums are kept in registers together: a unit of work.
-BLOCK = 4
+#: At most this many groups of neurons: threads split the neurons at groups, and the
+#: output layer's sums are added up group by group, so neither depends on the thread count.
+GROUPS = 16
 #: When the lazy decay factor falls below this, it is folded into the weights.
 RENORMALISE = 2.0 ** -20
 _quadratic_delta, _cross_entropy_delta = QUADRATIC.kernel_delta, CROSS_ENTROPY.kernel_delta
 CROSS_ENTROPY_CODE = CROSS_ENTROPY.code
 
 
-# -- inputs as CSR -------------------------------------------------------------------------
+# -- inputs as CSR ---------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
 def count_nonzeros(X, counts):
     """``counts[r]``: how many values of row ``r`` of ``X`` are not zero."""
@@ -55,127 +57,38 @@ def count_nonzeros(X, counts):
 
 
 @njit(cache=True, parallel=True)
-def _fill(X, indptr, indices, values):
+def _fill(X, stride, indptr, offsets, values):
     for r in prange(X.shape[0]):
         row, p = X[r], indptr[r]
         for k in range(X.shape[1]):
             if row[k] != 0:
-                indices[p] = k
+                offsets[p] = k * stride
                 values[p] = row[k]
                 p += 1
 
 
-def to_csr(X, counts):
-    """``(indptr, indices, values)``: the non-zero values of ``X`` row by row (CSR), from
-    the row counts ``count_nonzeros`` made; ``values`` keep ``X``'s dtype."""
+def to_csr(X, counts, stride, dtype):
+    """``(indptr, offsets, values)``: the non-zero values of ``X`` row by row (CSR), from
+    the row counts ``count_nonzeros`` made. A value in column ``k`` is kept with the
+    offset ``k * stride`` of its pixel's weights in ``WT``, and in ``dtype``."""
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    indices = np.empty(indptr[-1], dtype=np.int32)
-    values = np.empty(indptr[-1], dtype=X.dtype)
-    _fill(X, indptr, indices, values)
-    return indptr, indices, values
+    offsets = np.empty(indptr[-1], dtype=np.int32)
+    values = np.empty(indptr[-1], dtype=dtype)
+    _fill(X, np.int32(stride), indptr, offsets, values)
+    return indptr, offsets, values
 
 
-# -- the mirror of the first layer's weights ----------------------------------------------
 def padded_width(neurons, dtype):
-    """Neurons rounded up to whole vectors: the length of a row of ``WT``."""
+    """Neurons rounded up to whole vectors: the length of a row of ``WT`` and of the
+    first layer's activations during an epoch."""
     per_vector = 64 // np.dtype(dtype).itemsize
     return -(-neurons // per_vector) * per_vector
 
 
-@njit(cache=True)
-def mirror(W, WT, Hp):
-    """``WT`` (flat, ``n_in`` rows of ``Hp``) = ``W.T`` with zero padding."""
-    n_out, n_in = W.shape
-    for k0 in range(0, n_in, 64):   # blocks of pixels: both sides stay in cache
-        for j in range(n_out):
-            w = W[j]
-            for k in range(k0, min(k0 + 64, n_in)):
-                WT[k * Hp + j] = w[k]
-    for k in range(n_in):
-        WT[k * Hp + n_out:(k + 1) * Hp] = 0
-
-
-@njit(cache=True)
-def unmirror(WT, Hp, scale, W):
-    """``W = scale * WT.T``: the mirror's values back into the network's weights."""
-    n_out, n_in = W.shape
-    for k0 in range(0, n_in, 64):
-        for j in range(n_out):
-            w = W[j]
-            for k in range(k0, min(k0 + 64, n_in)):
-                w[k] = scale * WT[k * Hp + j]
-
-
-# -- one unit of neurons: forward and update over a sample's pixels ----------------------
-@njit(cache=True, fastmath=FASTMATH)
-def _forward_unit(WT, Hp, j0, vectors, indices, values, lo, hi, Z, z0):
-    """``Z[z0 + j] = sum_p values[p] * WT[indices[p] * Hp + j]`` over pixels ``lo <= p < hi``
-    for the ``vectors`` vectors of neurons from ``j0`` (4: in registers, two pixels at a
-    time; 1: one vector, four pixels at a time)."""
-    L = lanes_of(WT)
-    real = WT.dtype.type
-    if vectors == BLOCK:
-        a0, a1, a2, a3 = vzero(real(0)), vzero(real(0)), vzero(real(0)), vzero(real(0))
-        c0, c1, c2, c3 = vzero(real(0)), vzero(real(0)), vzero(real(0)), vzero(real(0))
-        p = lo
-        while p + 2 <= hi:
-            x, y = vsplat(real(values[p])), vsplat(real(values[p + 1]))
-            u, v = indices[p] * Hp + j0, indices[p + 1] * Hp + j0
-            a0, c0 = vfma(vload(WT, u), x, a0), vfma(vload(WT, v), y, c0)
-            a1, c1 = vfma(vload(WT, u + L), x, a1), vfma(vload(WT, v + L), y, c1)
-            a2, c2 = vfma(vload(WT, u + 2 * L), x, a2), vfma(vload(WT, v + 2 * L), y, c2)
-            a3, c3 = vfma(vload(WT, u + 3 * L), x, a3), vfma(vload(WT, v + 3 * L), y, c3)
-            p += 2
-        if p < hi:
-            x, u = vsplat(real(values[p])), indices[p] * Hp + j0
-            a0, a1 = vfma(vload(WT, u), x, a0), vfma(vload(WT, u + L), x, a1)
-            a2, a3 = vfma(vload(WT, u + 2 * L), x, a2), vfma(vload(WT, u + 3 * L), x, a3)
-        vstore(Z, z0 + j0, vadd(a0, c0))
-        vstore(Z, z0 + j0 + L, vadd(a1, c1))
-        vstore(Z, z0 + j0 + 2 * L, vadd(a2, c2))
-        vstore(Z, z0 + j0 + 3 * L, vadd(a3, c3))
-    else:
-        for v0 in range(vectors):
-            j = j0 + v0 * L
-            a0, a1, a2, a3 = vzero(real(0)), vzero(real(0)), vzero(real(0)), vzero(real(0))
-            p = lo
-            while p + 4 <= hi:
-                a0 = vfma(vload(WT, indices[p] * Hp + j), vsplat(real(values[p])), a0)
-                a1 = vfma(vload(WT, indices[p + 1] * Hp + j), vsplat(real(values[p + 1])), a1)
-                a2 = vfma(vload(WT, indices[p + 2] * Hp + j), vsplat(real(values[p + 2])), a2)
-                a3 = vfma(vload(WT, indices[p + 3] * Hp + j), vsplat(real(values[p + 3])), a3)
-                p += 4
-            while p < hi:
-                a0 = vfma(vload(WT, indices[p] * Hp + j), vsplat(real(values[p])), a0)
-                p += 1
-            vstore(Z, z0 + j, vadd(vadd(a0, a1), vadd(a2, a3)))
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _update_unit(WT, Hp, j0, vectors, indices, values, lo, hi, D, d0):
-    """``WT[indices[p] * Hp + j] += values[p] * D[d0 + j]`` over pixels ``lo <= p < hi`` for
-    ``vectors`` vectors of neurons from ``j0`` (``D``: one sample's scaled, negated deltas)."""
-    L = lanes_of(WT)
-    real = WT.dtype.type
-    for v0 in range(0, vectors, 2):
-        j = j0 + v0 * L
-        if v0 + 1 < vectors:   # two vectors of deltas in registers per pass
-            e0, e1 = vload(D, d0 + j), vload(D, d0 + j + L)
-            for p in range(lo, hi):
-                x, u = vsplat(real(values[p])), indices[p] * Hp + j
-                vstore(WT, u, vfma(e0, x, vload(WT, u)))
-                vstore(WT, u + L, vfma(e1, x, vload(WT, u + L)))
-        else:
-            e0 = vload(D, d0 + j)
-            for p in range(lo, hi):
-                u = indices[p] * Hp + j
-                vstore(WT, u, vfma(e0, vsplat(real(values[p])), vload(WT, u)))
-
-
-# -- the scratch of a sparse epoch -----------------------------------------------------------
+# -- what the kernels see ----------------------------------------------------------------------
 class Network(NamedTuple):
-    """The network as the kernels see it: the flat parameters and the layout's arrays."""
+    """The network: the flat parameters and the layout's arrays."""
     params: np.ndarray
     sizes: np.ndarray
     w_off: np.ndarray
@@ -183,154 +96,291 @@ class Network(NamedTuple):
 
 
 class Inputs(NamedTuple):
-    """Training samples: inputs as CSR, targets ``(n, outputs)``, and the order to take them in."""
+    """Training samples: inputs as CSR (``to_csr``), targets ``(n, outputs)``, and the
+    order to take them in."""
     indptr: np.ndarray
-    indices: np.ndarray
+    offsets: np.ndarray
     values: np.ndarray
     targets: np.ndarray
     order: np.ndarray
 
 
 class Scratch(NamedTuple):
-    """Everything a sparse epoch writes besides the parameters (see ``scratch``)."""
-    WT: np.ndarray         # the first layer's weights, transposed, rows of Hp
+    """Everything a sparse epoch works in besides the parameters. The first layer's
+    neurons are padded to ``Hp`` (whole vectors) in every row below; the padding of the
+    weights and activations stays zero, so padded neurons add nothing anywhere."""
     Hp: int
-    scale: np.ndarray      # [the lazy L2 factor: W = scale * WT]
-    Z: np.ndarray          # next mini-batch's first-layer sums, rows of Hp
-    D: np.ndarray          # this mini-batch's first-layer deltas, scaled and negated, rows of Hp
-    partials: np.ndarray   # (2, units, capacity * outputs): each unit's share of the output sums
-    outputs: np.ndarray    # (threads, capacity * outputs): each thread's output activations
+    group: int             # vectors of neurons in a group
+    WT: np.ndarray         # (inputs * Hp): the first layer's weights, a row per pixel
+    scale: np.ndarray      # [s]: the first layer's weights are s * WT (lazy L2 decay)
+    b1: np.ndarray         # (Hp): the first layer's biases
+    W2: np.ndarray         # (outputs, Hp): the output layer's weights (one hidden layer)
+    A: np.ndarray          # (capacity, Hp): first-layer activations of a mini-batch
+    P: np.ndarray          # (capacity, Hp): their deltas
+    D: np.ndarray          # (capacity, Hp): the deltas scaled for the weights' step
+    partials: np.ndarray   # (2, groups, capacity * outputs * lanes): the output sums by group
+    outputs: np.ndarray    # (threads, capacity * outputs): output activations, a copy each
     output_deltas: np.ndarray  # (threads, capacity * outputs)
     output_biases: np.ndarray  # (threads, outputs): each thread's copy of the output biases
-    row: np.ndarray        # (threads, Hp): a row of sums
-    acts: np.ndarray       # the dense workspace's activations, deltas and offsets, for the
-    deltas: np.ndarray     # layers above the first
+    acts: np.ndarray       # the dense workspace (activations, deltas, offsets), for the
+    deltas: np.ndarray     # layers above the first in other networks
     a_off: np.ndarray
     state: np.ndarray      # the threads' meeting point (``_sync``)
 
 
-# -- one epoch: a band of neurons per thread ------------------------------------------------
+def scratch(layout, capacity, dtype, threads, workspace):
+    """The ``Scratch`` for mini-batches of up to ``capacity`` samples on up to ``threads``
+    threads, around the dense ``workspace`` of the same capacity."""
+    sizes = layout.sizes
+    n_in, Hp = int(sizes[0]), padded_width(int(sizes[1]), dtype)
+    vectors = Hp // (64 // np.dtype(dtype).itemsize)
+    group = 4 * -(-vectors // (4 * GROUPS))   # whole 4-vector blocks: see _first_layer
+    groups = -(-vectors // group)
+    lanes = Hp // vectors
+    outputs = int(sizes[2]) if sizes.size == 3 else 1
+    zeros = lambda *shape: aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
+    # (threads, size) with each thread's row on cache lines of its own: no false sharing
+    own = lambda size: zeros(threads, padded_width(size, dtype))[:, :size]
+    return Scratch(
+        Hp=Hp, group=group, WT=zeros(n_in * Hp), scale=np.ones(1, dtype), b1=zeros(Hp),
+        W2=zeros(outputs, Hp), A=zeros(capacity, Hp), P=zeros(capacity, Hp),
+        D=zeros(capacity, Hp), partials=zeros(2, groups, capacity * outputs * lanes),
+        outputs=own(capacity * outputs), output_deltas=own(capacity * outputs),
+        output_biases=own(outputs),
+        acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
+        state=np.zeros(_sync.STATE_SIZE, dtype=np.int64))
+
+
+# -- the mirror: the network's first layer (and output layer) in the scratch's layout ---------
+@njit(cache=True)
+def mirror(net, ws):
+    """Copy the first layer's weights and biases (and, with one hidden layer, the output
+    weights) from the network into the scratch; the decay factor starts at 1."""
+    n_in, H = net.sizes[0], net.sizes[1]
+    W = _block(net.params, net.w_off[0], H, n_in)
+    for k0 in range(0, n_in, 64):   # a block of pixels at a time: both sides stay in cache
+        for j in range(H):
+            w = W[j]
+            for k in range(k0, min(k0 + 64, n_in)):
+                ws.WT[k * ws.Hp + j] = w[k]
+    ws.b1[:H] = net.params[net.b_off[0]:net.b_off[0] + H]
+    if net.sizes.size == 3:
+        ws.W2[:, :H] = _block(net.params, net.w_off[1], net.sizes[2], H)
+    ws.scale[0] = 1
+
+
+@njit(cache=True)
+def unmirror(net, ws):
+    """Copy the scratch's weights and biases back into the network (the first layer's
+    weights times the decay factor)."""
+    n_in, H = net.sizes[0], net.sizes[1]
+    W = _block(net.params, net.w_off[0], H, n_in)
+    scale = ws.scale[0]
+    for k0 in range(0, n_in, 64):
+        for j in range(H):
+            w = W[j]
+            for k in range(k0, min(k0 + 64, n_in)):
+                w[k] = scale * ws.WT[k * ws.Hp + j]
+    net.params[net.b_off[0]:net.b_off[0] + H] = ws.b1[:H]
+    if net.sizes.size == 3:
+        _block(net.params, net.w_off[1], net.sizes[2], H)[...] = ws.W2[:, :H]
+
+
+# -- a block of neurons over one sample's pixels ----------------------------------------------
 @njit(cache=True, fastmath=FASTMATH)
-def _first_layer(net, data, ws, start, m, step, decay_now, scale, start_next, m_next,
-                 unit_lo, unit_hi):
-    """This thread's band of first-layer neurons (units ``unit_lo..unit_hi``): update them
-    with the mini-batch of ``m`` samples from ``start`` (deltas already in the dense
-    workspace's layer 1, ``step = eta / m``, weights ``scale * WT`` decayed by
-    ``decay_now``), then compute their activations for the ``m_next`` samples from
-    ``start_next`` into the dense workspace's layer 1. Returns the new ``scale``."""
-    H, Hp, L = net.sizes[1], ws.Hp, lanes_of(ws.WT)
+def _forward_block(WT, j, vectors, offsets, values, lo, hi, A, a0):
+    """``A[a0 + j:...] = sum_p values[p] * WT[offsets[p] + j:...]`` over the pixels
+    ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from lane ``j``. Even
+    and odd pixels go to separate sums (so the multiply-adds overlap), added at the end:
+    the same order whatever the block's width."""
+    L = lanes_of(WT)
+    zero = vzero(WT.dtype.type(0))
+    e0 = e1 = e2 = e3 = o0 = o1 = o2 = o3 = zero
+    p = lo
+    while p < hi:
+        x, u = vsplat(values[p]), offsets[p] + j
+        e0 = vfma(vload(WT, u), x, e0)
+        if vectors > 1:
+            e1 = vfma(vload(WT, u + L), x, e1)
+        if vectors > 2:
+            e2 = vfma(vload(WT, u + 2 * L), x, e2)
+        if vectors > 3:
+            e3 = vfma(vload(WT, u + 3 * L), x, e3)
+        if p + 1 < hi:
+            x, u = vsplat(values[p + 1]), offsets[p + 1] + j
+            o0 = vfma(vload(WT, u), x, o0)
+            if vectors > 1:
+                o1 = vfma(vload(WT, u + L), x, o1)
+            if vectors > 2:
+                o2 = vfma(vload(WT, u + 2 * L), x, o2)
+            if vectors > 3:
+                o3 = vfma(vload(WT, u + 3 * L), x, o3)
+        p += 2
+    vstore(A, a0 + j, vadd(e0, o0))
+    if vectors > 1:
+        vstore(A, a0 + j + L, vadd(e1, o1))
+    if vectors > 2:
+        vstore(A, a0 + j + 2 * L, vadd(e2, o2))
+    if vectors > 3:
+        vstore(A, a0 + j + 3 * L, vadd(e3, o3))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _update_block(WT, j, vectors, offsets, values, lo, hi, D, d0):
+    """``WT[offsets[p] + j:...] += values[p] * D[d0 + j:...]`` over the pixels
+    ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from lane ``j``."""
+    L = lanes_of(WT)
+    d1 = d2 = d3 = d0v = vload(D, d0 + j)
+    if vectors > 1:
+        d1 = vload(D, d0 + j + L)
+    if vectors > 2:
+        d2 = vload(D, d0 + j + 2 * L)
+    if vectors > 3:
+        d3 = vload(D, d0 + j + 3 * L)
+    for p in range(lo, hi):
+        x, u = vsplat(values[p]), offsets[p] + j
+        vstore(WT, u, vfma(d0v, x, vload(WT, u)))
+        if vectors > 1:
+            vstore(WT, u + L, vfma(d1, x, vload(WT, u + L)))
+        if vectors > 2:
+            vstore(WT, u + 2 * L, vfma(d2, x, vload(WT, u + 2 * L)))
+        if vectors > 3:
+            vstore(WT, u + 3 * L, vfma(d3, x, vload(WT, u + 3 * L)))
+
+
+@njit(cache=True)
+def _prefetch_samples(data, start, m):
+    """Start fetching the pixels and targets of the ``m`` samples from ``start`` into the
+    caches: samples come in random order, and each would otherwise first wait for memory."""
+    targets = data.targets.reshape(-1)
+    outputs = data.targets.shape[1]
+    for i in range(m):
+        r = data.order[start + i]
+        lo, hi = data.indptr[r], data.indptr[r + 1]
+        for p in range(lo, hi, lanes_of(data.offsets)):
+            prefetch(data.offsets, p)
+        for p in range(lo, hi, lanes_of(data.values)):
+            prefetch(data.values, p)
+        prefetch(targets, r * outputs)
+
+
+# -- one epoch: each thread a band of the first layer's neurons -------------------------------
+@njit(cache=True, fastmath=FASTMATH)
+def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_next, v_lo, v_hi):
+    """Vectors ``v_lo..v_hi`` of the first layer's ``H`` neurons: update them with the ``m``
+    samples from ``start`` (deltas in ``ws.P``, ``step = eta / m``; weights
+    ``scale * WT``, decayed now by ``decay_now``), then compute their activations for the
+    ``m_next`` samples from ``start_next`` into ``ws.A``. Returns the new ``scale``."""
+    L, Hp = lanes_of(ws.WT), ws.Hp
     real = ws.WT.dtype.type
-    vectors = Hp // L
-    j_lo, j_hi = unit_lo * BLOCK * L, min(Hp, unit_hi * BLOCK * L)
-    h_hi = min(H, j_hi)
-    b = net.params[net.b_off[0]:net.b_off[0] + H]
-    P = _block(ws.deltas, ws.a_off[1], max(m, 1), H)
+    lo, hi = v_lo * L, v_hi * L
     scale *= decay_now
-    if scale < RENORMALISE:   # fold the factor into this band's weights before it underflows
-        for k in range(net.sizes[0]):
-            w = ws.WT[k * Hp + j_lo:k * Hp + j_hi]
-            for j in range(j_hi - j_lo):
+    if scale < RENORMALISE:   # fold the factor into the weights before it underflows
+        for k in range(ws.WT.size // Hp):
+            w = ws.WT[k * Hp + lo:k * Hp + hi]
+            for j in range(hi - lo):
                 w[j] *= scale
         scale = real(1)
-    weight_step = -step / scale
-    for i in range(m):
-        d = ws.D[i * Hp:(i + 1) * Hp]
-        p = P[i]
-        for j in range(j_lo, h_hi):
-            d[j] = weight_step * p[j]
-    for j in range(j_lo, h_hi):
-        total = real(0)
+    P, D, A = ws.P.reshape(-1), ws.D.reshape(-1), ws.A.reshape(-1)
+    weight_step, minus_step = vsplat(-step / scale), vsplat(-step)
+    for v in range(v_lo, v_hi):
+        total = vzero(real(0))
         for i in range(m):
-            total += P[i, j]
-        b[j] -= step * total
-    indptr, indices, values, order = data.indptr, data.indices, data.values, data.order
-    for unit in range(unit_lo, unit_hi):
-        j0, count = unit * BLOCK * L, min(BLOCK, vectors - unit * BLOCK)
+            p = vload(P, i * Hp + v * L)
+            total = vadd(total, p)
+            vstore(D, i * Hp + v * L, vmul(weight_step, p))
+        vstore(ws.b1, v * L, vfma(total, minus_step, vload(ws.b1, v * L)))
+    indptr, offsets, values, order = data.indptr, data.offsets, data.values, data.order
+    for v in range(v_lo, v_hi, 4):   # 4 vectors of neurons: the batch's pixels' rows stay in L2
+        vectors = min(4, v_hi - v)
         for i in range(m):
             r = order[start + i]
-            _update_unit(ws.WT, Hp, j0, count, indices, values, indptr[r], indptr[r + 1], ws.D, i * Hp)
+            _update_block(ws.WT, v * L, vectors, offsets, values, indptr[r], indptr[r + 1],
+                          D, i * Hp)
         for i in range(m_next):
             r = order[start_next + i]
-            _forward_unit(ws.WT, Hp, j0, count, indices, values, indptr[r], indptr[r + 1], ws.Z, i * Hp)
-    A = _block(ws.acts, ws.a_off[1], max(m_next, 1), H)
+            _forward_block(ws.WT, v * L, vectors, offsets, values, indptr[r], indptr[r + 1],
+                           A, i * Hp)
+    neurons = max(lo, min(hi, H))
     for i in range(m_next):
-        z, a = ws.Z[i * Hp:(i + 1) * Hp], A[i]
-        for j in range(j_lo, h_hi):
-            a[j] = scale * z[j] + b[j]
-        _sigmoid_all(a[j_lo:h_hi])
+        a, b = A[i * Hp + lo:i * Hp + hi], ws.b1[lo:hi]
+        for j in range(hi - lo):
+            a[j] = scale * a[j] + b[j]
+        _sigmoid_all(a)
+        a[neurons - lo:] = 0   # padding: no activation, so it adds to no sum
     return scale
 
 
+@njit(cache=True, fastmath={"nsz", "arcp", "contract", "afn"})
+def _column_sum(D, column, rows, width):
+    """``sum_i D[i * width + column]`` in the order of ``i``: compiled without reassociation,
+    so that no caller's vectorisation changes it (the threads' copies must stay equal)."""
+    total = D.dtype.type(0)
+    for i in range(rows):
+        total += D[i * width + column]
+    return total
+
+
 @njit(cache=True, fastmath=FASTMATH)
-def _output_share(net, ws, m, unit_lo, unit_hi, slot):
-    """Each unit's share of the output layer's sums for the ``m`` samples in layer 1."""
-    H, H2, L = net.sizes[1], net.sizes[2], lanes_of(ws.WT)
-    W2 = _block(net.params, net.w_off[1], H2, H)
-    A = _block(ws.acts, ws.a_off[1], m, H)
-    for unit in range(unit_lo, unit_hi):
-        ja, jb = unit * BLOCK * L, min(H, (unit + 1) * BLOCK * L)
-        share = ws.partials[slot, unit]
+def _output_share(ws, m, outputs, g_lo, g_hi, slot):
+    """Groups ``g_lo..g_hi``'s share of the output layer's sums for the ``m`` samples in
+    ``ws.A``: one vector per sample, output and group, added up lane by lane later."""
+    L, Hp, group = lanes_of(ws.WT), ws.Hp, ws.group
+    vectors = Hp // L
+    real = ws.WT.dtype.type
+    A, W2, shares = ws.A.reshape(-1), ws.W2.reshape(-1), ws.partials.reshape(-1)
+    for g in range(g_lo, g_hi):
+        first, last = g * group, min(vectors, (g + 1) * group)
+        share = (slot * ws.partials.shape[1] + g) * ws.partials.shape[2]
         for i in range(m):
-            a = A[i, ja:jb]
-            for o in range(H2):
-                w = W2[o, ja:jb]
-                total = a.dtype.type(0)
-                for j in range(jb - ja):
-                    total += w[j] * a[j]
-                share[i * H2 + o] = total
+            for o in range(outputs):
+                total = vzero(real(0))
+                for v in range(first, last):
+                    total = vfma(vload(A, i * Hp + v * L), vload(W2, o * Hp + v * L), total)
+                vstore(shares, share + (i * outputs + o) * L, total)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _output_layer(net, data, ws, start, m, step, decay_now, cost, units, unit_lo, unit_hi,
-                  slot, me):
+def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi, slot, me):
     """After the meeting: the output activations and deltas (each thread its own copy, all
-    equal), then this band's hidden deltas (into the dense workspace's layer 1) and its
-    columns of output weights; each thread steps its own copy of the output biases."""
-    H, H2 = net.sizes[1], net.sizes[2]
-    out, D2 = ws.outputs[me], ws.output_deltas[me]
-    b2 = ws.output_biases[me]
+    equal), this band's first-layer deltas into ``ws.P`` and its columns of output weights
+    stepped; each thread steps its own copy of the output biases."""
+    L, Hp = lanes_of(ws.WT), ws.Hp
+    real = ws.WT.dtype.type
+    out, D2, b2 = ws.outputs[me], ws.output_deltas[me], ws.output_biases[me]
+    A, P, W2 = ws.A.reshape(-1), ws.P.reshape(-1), ws.W2.reshape(-1)
+    shares = ws.partials[slot].reshape(-1)
+    per_group = ws.partials.shape[2]
     for i in range(m):
-        for o in range(H2):
-            total = b2[o]
-            for unit in range(units):
-                total += ws.partials[slot, unit, i * H2 + o]
-            out[i * H2 + o] = total
-    _sigmoid_all(out[:m * H2])
+        for o in range(outputs):
+            total = vzero(real(0))
+            for g in range(ws.partials.shape[1]):
+                total = vadd(total, vload(shares, g * per_group + (i * outputs + o) * L))
+            out[i * outputs + o] = b2[o] + vsum(total)
+    _sigmoid_all(out[:m * outputs])
     for i in range(m):
         t = data.targets[data.order[start + i]]
-        for o in range(H2):
-            a = out[i * H2 + o]
-            D2[i * H2 + o] = (_cross_entropy_delta(a, t[o]) if cost == CROSS_ENTROPY_CODE
-                              else _quadratic_delta(a, t[o]))
-    L = lanes_of(ws.WT)
-    ja, jb = unit_lo * BLOCK * L, min(H, unit_hi * BLOCK * L)
-    W2 = _block(net.params, net.w_off[1], H2, H)
-    A = _block(ws.acts, ws.a_off[1], m, H)
-    P = _block(ws.deltas, ws.a_off[1], m, H)
-    one = out.dtype.type(1)
+        for o in range(outputs):
+            a = out[i * outputs + o]
+            D2[i * outputs + o] = (_cross_entropy_delta(a, t[o]) if cost == CROSS_ENTROPY_CODE
+                                   else _quadratic_delta(a, t[o]))
+    minus_one = vsplat(real(-1))
     for i in range(m):
-        p, a = P[i, ja:jb], A[i, ja:jb]
-        p[:] = 0
-        for o in range(H2):
-            d, w = D2[i * H2 + o], W2[o, ja:jb]
-            for j in range(jb - ja):
-                p[j] += d * w[j]
-        for j in range(jb - ja):
-            p[j] *= a[j] * (one - a[j])
-    row = ws.row[me][:jb - ja]
-    for o in range(H2):
-        row[:] = 0
-        for i in range(m):
-            d, a = D2[i * H2 + o], A[i, ja:jb]
-            for j in range(jb - ja):
-                row[j] += d * a[j]
-        w = W2[o, ja:jb]
-        for j in range(jb - ja):
-            w[j] = w[j] * decay_now - step * row[j]
-        total = out.dtype.type(0)
-        for i in range(m):
-            total += D2[i * H2 + o]
-        b2[o] -= step * total
+        for v in range(v_lo, v_hi):
+            total = vzero(real(0))
+            for o in range(outputs):
+                total = vfma(vsplat(D2[i * outputs + o]), vload(W2, o * Hp + v * L), total)
+            a = vload(A, i * Hp + v * L)
+            vstore(P, i * Hp + v * L, vmul(total, vfma(vmul(a, minus_one), a, a)))   # a (1 - a)
+    decay, minus_step = vsplat(decay_now), vsplat(-step)
+    for o in range(outputs):
+        for v in range(v_lo, v_hi):
+            total = vzero(real(0))
+            for i in range(m):
+                total = vfma(vsplat(D2[i * outputs + o]), vload(A, i * Hp + v * L), total)
+            w = o * Hp + v * L
+            vstore(W2, w, vfma(total, minus_step, vmul(vload(W2, w), decay)))
+        b2[o] -= step * _column_sum(D2, o, m, outputs)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -346,68 +396,65 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
 
 @njit(cache=True, fastmath=FASTMATH)
 def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
-    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band of units."""
+    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band."""
     L = lanes_of(ws.WT)
-    units = (ws.Hp // L + BLOCK - 1) // BLOCK
-    unit_lo, unit_hi = _band(units, team, me, np.int64(1))
-    one_hidden = net.sizes.size == 3
+    vectors = ws.Hp // L
+    g_lo, g_hi = _band(ws.partials.shape[1], team, me, np.int64(1))
+    v_lo, v_hi = g_lo * ws.group, min(vectors, g_hi * ws.group)
+    H, one_hidden = net.sizes[1], net.sizes.size == 3
+    outputs = net.sizes[-1]
     if one_hidden:
-        H, H2 = net.sizes[1], net.sizes[2]
-        ws.output_biases[me][:] = net.params[net.b_off[1]:net.b_off[1] + H2]
+        ws.output_biases[me][:] = net.params[net.b_off[1]:net.b_off[1] + outputs]
     real = ws.WT.dtype.type
-    n = data.order.size
-    none = np.int64(0)
-    scale = _first_layer(net, data, ws, none, none, real(0), real(1), ws.scale[0], none,
-                         min(batch, n), unit_lo, unit_hi)
-    slot = 0
+    n, none = data.order.size, np.int64(0)
+    scale = _first_layer(ws, data, H, none, none, real(0), real(1), ws.scale[0], none,
+                         min(batch, n), v_lo, v_hi)
+    slot = none
     for start in range(0, n, batch):
         m = min(batch, n - start)
         step = eta / real(m)
+        ahead = min(n, start + 2 * batch)   # the mini-batch after the next
+        _prefetch_samples(data, ahead, min(batch, n - ahead))
         if one_hidden:
-            _output_share(net, ws, m, unit_lo, unit_hi, slot)
+            _output_share(ws, m, outputs, g_lo, g_hi, slot)
             _sync.barrier(ws.state, team)
-            _output_layer(net, data, ws, start, m, step, decay, cost, units, unit_lo, unit_hi,
-                          slot, me)
-            slot = 1 - slot
+            _output_layer(ws, data, start, m, outputs, step, decay, cost, v_lo, v_hi, slot, me)
         else:
+            lo, hi = v_lo * L, min(H, v_hi * L)
+            A = _block(ws.acts, ws.a_off[1], m, H)
+            for i in range(m):
+                A[i, lo:hi] = ws.A[i, lo:hi]
             _sync.barrier(ws.state, team)
             if me == 0:
                 _upper_layers(net, data, ws, start, m, step, decay, cost)
             _sync.barrier(ws.state, team)
-        scale = _first_layer(net, data, ws, start, m, step, decay, scale, start + m,
-                             min(batch, n - start - m), unit_lo, unit_hi)
+            P = _block(ws.deltas, ws.a_off[1], m, H)
+            for i in range(m):
+                ws.P[i, lo:hi] = P[i, lo:hi]
+        scale = _first_layer(ws, data, H, start, m, step, decay, scale, start + m,
+                             min(batch, n - start - m), v_lo, v_hi)
+        slot = 1 - slot
     _sync.barrier(ws.state, team)   # every thread has read the shared scale and biases
     if me == 0:
         ws.scale[0] = scale
         if one_hidden:
-            net.params[net.b_off[1]:net.b_off[1] + net.sizes[2]] = ws.output_biases[me]
+            net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me]
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
 def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
     """Mini-batch SGD over the samples ``data.order``, ``batch`` at a time, on ``threads``
-    threads meeting once per mini-batch (twice for deeper networks)."""
+    threads meeting once per mini-batch (twice for other than one hidden layer); one
+    thread needs no parallel region. The first layer's weights and biases (and output
+    weights) are those of the mirror."""
+    if threads == 1:
+        word = flush_subnormals()
+        _train_band(net, data, ws, batch, eta, decay, cost, np.int64(1), np.int64(0))
+        restore(word)
+        return
     for t in prange(threads):
         team, me = _sync.rendezvous(ws.state, threads)
         if team > 0:
             word = flush_subnormals()
             _train_band(net, data, ws, batch, eta, decay, cost, team, me)
             restore(word)
-
-
-def scratch(layout, capacity, dtype, threads, workspace):
-    """The ``Scratch`` of a sparse epoch over up to ``capacity`` samples a step and up to
-    ``threads`` threads, around the dense ``workspace`` of the same capacity."""
-    sizes = layout.sizes
-    Hp = padded_width(int(sizes[1]), dtype)
-    units = -(-Hp // (BLOCK * (64 // np.dtype(dtype).itemsize)))
-    outputs = int(sizes[2]) if sizes.size == 3 else 1
-    per_thread = lambda size: aligned_zeros(threads * size, dtype).reshape(threads, size)
-    return Scratch(
-        WT=aligned_zeros(int(sizes[0]) * Hp, dtype), Hp=Hp, scale=np.ones(1, dtype),
-        Z=aligned_zeros(capacity * Hp, dtype), D=aligned_zeros(capacity * Hp, dtype),
-        partials=aligned_zeros(2 * units * capacity * outputs, dtype).reshape(2, units, -1),
-        outputs=per_thread(capacity * outputs), output_deltas=per_thread(capacity * outputs),
-        output_biases=per_thread(outputs), row=per_thread(Hp),
-        acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
-        state=np.zeros(_sync.STATE_SIZE, dtype=np.int64))

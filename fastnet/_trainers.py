@@ -18,8 +18,9 @@ from fastnet._layout import Workspace
 #: sparse first layer costs about this much more per multiply-add than the dense one.
 SPARSE_DENSITY = 0.5
 #: First-layer multiply-adds per mini-batch (non-zero inputs x neurons) from which the
-#: sparse path shares the work between threads by default.
-SPARSE_PARALLEL_WORK = 1 << 17
+#: sparse path shares the work between threads by default: below it (MNIST with up to
+#: about 300 hidden neurons) two threads were measured no faster than one.
+SPARSE_PARALLEL_WORK = 1 << 19
 
 
 def choose(net, X, T, batch, decay, replaced):
@@ -69,14 +70,12 @@ class DenseTrainer:
 
 
 class SparseTrainer:
-    """The sparse first layer (``fastnet._sparse``): inputs as CSR, the first layer's
-    weights mirrored for the length of each epoch."""
+    """The sparse first layer (``fastnet._sparse``): inputs as CSR, the first layer (and
+    output layer) mirrored into the scratch for the length of each epoch."""
 
     def __init__(self, net, X, T, batch, decay, counts):
         self.net, self.batch = net, batch
         self.decay = net.dtype.type(decay)
-        indptr, indices, values = _sparse.to_csr(X, counts)
-        self.inputs = _sparse.Inputs(indptr, indices, values, T, np.empty(0, dtype=np.int64))
         capacity = min(batch, X.shape[0])
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
@@ -87,17 +86,17 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
+        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp, net.dtype)
+        self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
 
     @contextlib.contextmanager
     def epoch(self):
-        """Mirror the first layer's weights in, and always back out, also on an interrupt."""
-        weights = self.net._weights[0]
-        _sparse.mirror(weights, self.scratch.WT, self.scratch.Hp)
-        self.scratch.scale[0] = 1
+        """Mirror the network in, and always back out, also on an interrupt."""
+        _sparse.mirror(self.network, self.scratch)
         try:
             yield
         finally:
-            _sparse.unmirror(self.scratch.WT, self.scratch.Hp, self.scratch.scale[0], weights)
+            _sparse.unmirror(self.network, self.scratch)
 
     def run(self, order, eta):
         self.scratch.state[:] = 0
