@@ -4,7 +4,7 @@
 use, so ``import fastnet`` stays cheap.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the version of the distribution fastnet-nndl (pyproject reads it here)
 
 
 def __getattr__(name):

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: The largest seed ``np.random.seed`` takes.
+MAX_SEED = 2**32 - 1
+
 
 def check_positive_int(name, value, minimum=1):
     """``value`` as an int, or a ValueError/TypeError naming ``name``."""
@@ -20,6 +23,16 @@ def check_positive_int(name, value, minimum=1):
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_seed(name, seed):
+    """``seed`` as an int that ``random.seed`` and ``np.random.seed`` both take: 0..2**32 - 1."""
+    message = f"{name} must be an integer from 0 to 2**32 - 1, got {seed!r}"
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(message)
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(message)
+    return int(seed)
 
 
 def check_real(name, value, minimum=0.0, inclusive=False):

@@ -43,13 +43,13 @@ def average_darkness(training, test):
 def svm(training, test, **svc_params):
     """Test images right for ``sklearn.svm.SVC(**svc_params)`` fitted to ``training``.
 
-    Needs the optional scikit-learn: ``pip install "fastnet[baselines]"``.
+    Needs the optional scikit-learn: ``pip install 'fastnet-nndl[baselines]'``.
     """
     try:
         from sklearn.svm import SVC
     except ImportError as error:
-        raise ImportError('the SVM baseline needs scikit-learn; install it with '
-                          'pip install "fastnet[baselines]"') from error
+        raise ImportError("the SVM baseline needs scikit-learn; install it with "
+                          "pip install 'fastnet-nndl[baselines]'") from error
     X, y, X_test, y_test = _images_and_labels(training, test)
     classifier = SVC(**svc_params).fit(X, y)
     return int((classifier.predict(X_test) == y_test).sum())

@@ -4,25 +4,32 @@
     fastnet evaluate MODEL [--data DIR]
     fastnet predict MODEL IMAGE
     fastnet experiments chapter1 [--out DIR] [--seeds 0,1,2] ...
+    fastnet --version
 
-Mistakes in the arguments or files end with a one-line message and exit code 2; Ctrl-C
-during training saves a checkpoint and exits with 130.
+This module reads the command line and prints; the argument types are
+``fastnet.arguments``, the training loop ``fastnet.training``. Mistakes in the arguments or
+files end with a one-line message and exit code 2. A signal that stops training (Ctrl-C,
+SIGTERM, SIGHUP) saves the last finished epoch and exits with 128 + its number (130, 143,
+129); a reader that goes away (``fastnet evaluate m.npz | head -1``) ends the command
+quietly with 141, as SIGPIPE ends other commands.
 """
 import argparse
-import contextlib
-import functools
-import json
-import random
+import importlib.metadata
+import os
+import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from fastnet import _data, experiments
+import fastnet
+from fastnet import _data, arguments, costs, experiments, inits, paths, training
 
-INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C (SIGINT)
-INTERRUPT_CHECKPOINT = "fastnet-checkpoint.npz"  # where Ctrl-C saves without --checkpoint
+DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
+INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
+BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a command whose reader left
 PIXELS, DIGITS = 784, 10
+DEFAULT = training.Settings()
 
 
 class CommandLineError(Exception):
@@ -36,23 +43,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _argument(parse, check):
-    """An argparse type: ``parse`` the text, then ``check`` the value as fastnet's API does."""
-    def convert(text):
-        value = parse(text)  # a ValueError here reads "invalid <parse> value: 'text'"
-        try:
-            return check(value)
-        except (ValueError, TypeError) as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def sizes(text):
-    """Comma-separated layer sizes (argparse names this function in 'invalid sizes value')."""
-    return [int(part) for part in text.split(",")]
-
-
 def _mnist_sizes(layer_sizes):
     layer_sizes = _data.check_sizes(layer_sizes)
     if layer_sizes[0] != PIXELS or layer_sizes[-1] != DIGITS:
@@ -61,13 +51,18 @@ def _mnist_sizes(layer_sizes):
     return layer_sizes
 
 
-def _count(name, minimum=1):
-    return _argument(int, functools.partial(_data.check_positive_int, name, minimum=minimum))
+def version():
+    """The installed distribution's version; the package's own when it is not installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return fastnet.__version__
 
 
 def build_parser():
     parser = _Parser(prog="fastnet", description="Train the chapter's network on MNIST, "
                                                  "evaluate it, read digits.")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_train(commands)
     _add_evaluate(commands)
@@ -80,32 +75,46 @@ def _add_train(commands):
     train = commands.add_parser(
         "train", help="train a network on MNIST, printing the chapter's epoch lines",
         description="Train a network on MNIST, printing the chapter's epoch lines. With "
-                    "--resume, the network (--sizes, --dtype) and the random states come from "
-                    "the checkpoint; give the same --batch, --eta, --limit for an exact continuation. "
-                    f"Ctrl-C saves the last finished epoch to --checkpoint (else "
-                    f"{INTERRUPT_CHECKPOINT}) and exits with {INTERRUPTED}.")
-    train.add_argument("--sizes", type=_argument(sizes, _mnist_sizes), default=[784, 30, 10],
-                       help="layer sizes (default 784,30,10)")
-    train.add_argument("--epochs", type=_count("epochs", minimum=0), default=30,
-                       help="train until this many epochs are done, counting those of --resume (default 30)")
-    train.add_argument("--batch", type=_count("batch"), default=10, help="mini-batch size (default 10)")
-    train.add_argument("--eta", type=_argument(float, _data.check_eta), default=3.0,
-                       help="learning rate (default 3.0)")
-    train.add_argument("--seed", type=_count("seed", minimum=0), default=None,
-                       help="seed for random and np.random")
-    train.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                    "--resume, the run continues with the checkpoint's settings; an option "
+                    "that contradicts them is an error (--epochs may grow, --threads change). "
+                    f"Ctrl-C, SIGTERM and SIGHUP save the last finished epoch to --checkpoint "
+                    f"(else {training.INTERRUPT_CHECKPOINT}) and exit with 128 + the signal's "
+                    f"number ({INTERRUPTED} for Ctrl-C).")
+    # Defaults are None here: an option given with --resume must agree with the checkpoint,
+    # one not given takes the checkpoint's value (else training.Settings' default).
+    train.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
+                       help=f"layer sizes (default {','.join(map(str, DEFAULT.sizes))})")
+    train.add_argument("--epochs", type=arguments.count("epochs"),
+                       help=f"train until this many epochs are done, counting those of --resume "
+                            f"(default {DEFAULT.epochs}, or the resumed run's)")
+    train.add_argument("--batch", type=arguments.count("batch"),
+                       help=f"mini-batch size (default {DEFAULT.batch})")
+    train.add_argument("--eta", type=arguments.eta, help=f"learning rate (default {DEFAULT.eta})")
+    train.add_argument("--lmbda", type=arguments.lmbda,
+                       help=f"L2 regularisation, >= 0 (default {DEFAULT.lmbda})")
+    train.add_argument("--cost", choices=list(costs.COSTS),
+                       help=f"the cost trained on (default {DEFAULT.cost})")
+    train.add_argument("--init", choices=list(inits.INITS),
+                       help=f"initial weights: the chapter's N(0, 1) or N(0, 1/inputs) "
+                            f"(default {DEFAULT.init})")
+    train.add_argument("--seed", type=arguments.seed, help="seed for the network and the shuffles")
+    train.add_argument("--dtype", choices=["float64", "float32"],
                        help="float64 (default, the chapter's numbers) or float32 (faster)")
+    train.add_argument("--threads", type=arguments.count("threads"),
+                       help="most threads the kernels use (default: automatic); no effect on results")
     _add_data(train)
-    train.add_argument("--limit", type=_count("limit"), default=None,
+    train.add_argument("--limit", type=arguments.count("limit"),
                        help="train on the first N training images only")
-    train.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
-                       help="save the network and training state here after every epoch")
-    train.add_argument("--resume", type=Path, default=None, metavar="PATH",
+    train.add_argument("--checkpoint", type=arguments.output_file, metavar="PATH",
+                       help="save the network, the run's settings and history after every epoch")
+    train.add_argument("--resume", type=Path, metavar="PATH",
                        help="continue from this checkpoint (and keep saving to it, "
                             "unless --checkpoint says otherwise)")
+    train.add_argument("--force", action="store_true",
+                       help="let --checkpoint overwrite a file that is not a checkpoint of this network")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar and no epoch lines, only the final 'Best' line")
-    train.add_argument("--log", type=Path, default=None, metavar="PATH",
+    train.add_argument("--log", type=arguments.output_file, metavar="PATH",
                        help="write one JSON line per epoch (epoch, correct, total, seconds, "
                             "training_cost) to this file; with --resume, append to it")
     train.set_defaults(run=run_train)
@@ -133,21 +142,7 @@ def _add_predict(commands):
     predict.set_defaults(run=run_predict)
 
 
-# -- experiments: seeds, runs and counts as the chapter's runs take them -------------------
-def _seeds(text):
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
-
-
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(text)
-
-
+# -- experiments ---------------------------------------------------------------------
 def _names(text):
     names = text.split(",")
     unknown = [name for name in names if name not in experiments.BY_NAME]
@@ -160,13 +155,16 @@ def _names(text):
 def _add_experiments(commands):
     parser = commands.add_parser("experiments", help="reproduce the chapter's experiments on MNIST")
     parser.add_argument("suite", choices=["chapter1"], help="which chapter's runs")
-    parser.add_argument("--out", type=Path, default=Path("results/chapter1"),
+    parser.add_argument("--out", type=arguments.output_folder, default="results/chapter1",
                         help="folder for table.md, epochs.csv, curves.png (default results/chapter1)")
-    parser.add_argument("--epochs", type=_positive, default=30, help="epochs per run (default 30)")
-    parser.add_argument("--batch", type=_positive, default=10, help="mini-batch size (default 10)")
-    parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2],
+    parser.add_argument("--epochs", type=arguments.count("epochs"), default=30,
+                        help="epochs per run (default 30)")
+    parser.add_argument("--batch", type=arguments.count("batch"), default=10,
+                        help="mini-batch size (default 10)")
+    parser.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2],
                         help="seeds, best of which is reported (default 0,1,2)")
-    parser.add_argument("--limit", type=_positive, default=None, help="train on the first N training images only")
+    parser.add_argument("--limit", type=arguments.count("limit"), default=None,
+                        help="train on the first N training images only")
     parser.add_argument("--only", type=_names, default=None,
                         help=f"comma-separated runs, of: {', '.join(experiments.BY_NAME)}")
     _add_data(parser)
@@ -175,116 +173,61 @@ def _add_experiments(commands):
 
 # -- train ----------------------------------------------------------------------------------
 def run_train(args):
-    """Train, checkpointing after every epoch; on Ctrl-C save the last finished epoch."""
-    from fastnet import persist
+    """Train (or continue) a run, printing its epoch lines and the best; see ``training``."""
+    from fastnet import mnist_loader
 
-    for option, path in (("--checkpoint", args.checkpoint), ("--log", args.log)):
-        if path is not None and not path.parent.is_dir():
-            raise CommandLineError(f"fastnet train: error: {option}: no folder {path.parent}")
-    net, first_epoch, order = _start(args)
-    training, test, order = _mnist(args, order)
+    given = {name: getattr(args, name) for name in training.Settings._fields
+             if getattr(args, name) is not None}
+    if args.resume is None:
+        run = training.Run.start(training.Settings(**given))
+    else:
+        run = training.Run.resume(args.resume, given)
+        _check_mnist_network(args.resume, run.net)
+    if run.epochs_left == 0:
+        print(f"fastnet train: nothing to train: {args.resume} has done {run.epoch} epochs and "
+              f"--epochs is {run.settings.epochs}; give a larger --epochs to train more", file=sys.stderr)
+        _print_best(run)
+        return 0
     save_to = args.checkpoint or args.resume
-    saved = persist.checkpoint(net, first_epoch, order)
-    results = []
-    with open(args.log, "a" if args.resume else "w") if args.log else contextlib.nullcontext() as log:
-        try:
-            for result in net.train(training, max(0, args.epochs - first_epoch), args.batch,
-                                    args.eta, test_data=test, order=order, first_epoch=first_epoch,
-                                    progress=_progress(len(training[1]), args.quiet)):
-                saved = persist.checkpoint(net, result.epoch + 1, order)
-                if save_to:
-                    persist.write(save_to, saved)
-                if not args.quiet:
-                    print(f"{result.line()}  ({result.seconds:.2f} s)", flush=True)
-                if log:
-                    _log_epoch(log, result, net.total_cost(training))
-                results.append(result)
-        except KeyboardInterrupt:
-            interrupted = save_to or INTERRUPT_CHECKPOINT
-            persist.write(interrupted, saved)
-            print(f"fastnet: interrupted; saved the state after {saved['epoch']} epoch(s) to "
-                  f"{interrupted}; continue with --resume {interrupted}", file=sys.stderr)
-            return INTERRUPTED
-    if results:
-        best = max(result.correct for result in results)
-        print(f"Best: {best} / {len(test[1])} ({100.0 * best / len(test[1]):.2f}%)")
+    if args.checkpoint is None and args.resume is not None:
+        paths.writable_file(args.resume)
+    elif args.checkpoint is not None and not args.force:
+        training.check_overwrite(args.checkpoint, run)
+    (X, y), _, test = mnist_loader.load_data(args.data)
+    data = run.training_data(X, y)
+    stopped = training.train(run, data, test, checkpoint=save_to, log=args.log,
+                             progress=training.progress_bar(len(data[1]), shown=not args.quiet),
+                             report=None if args.quiet else _print_epoch)
+    if stopped is not None:
+        by = "" if stopped.signum == signal.SIGINT else f" by {signal.Signals(stopped.signum).name}"
+        print(f"fastnet: interrupted{by}; saved the state after {stopped.epoch} epoch(s) to "
+              f"{stopped.path}; continue with --resume {stopped.path}", file=sys.stderr)
+        return 128 + stopped.signum
+    _print_best(run)
     return 0
 
 
-def _start(args):
-    """``(net, first epoch, order)`` from ``--resume``, else a new, seeded network (and
-    ``None``: the order is ``range(n)``)."""
-    from fastnet import network, persist
-
-    if args.resume is None:
-        if args.seed is not None:
-            random.seed(args.seed)
-            np.random.seed(args.seed)
-        return network.Network(args.sizes, dtype=args.dtype), 0, None
-    net, epoch, order = persist.resume(args.resume)
-    _check_mnist_network(args.resume, net)
-    return net, epoch, order
+def _print_epoch(result):
+    print(f"{result.line()}  ({result.seconds:.2f} s)", flush=True)
 
 
-def _mnist(args, order):
-    """``(training, test, order)``: the first ``--limit`` MNIST training images, the test
-    set, and the resumed ``order`` checked against them (or ``range(n)`` without one)."""
-    from fastnet import mnist_loader
-
-    (X, y), _, test = mnist_loader.load_data(args.data)
-    training = (X[:args.limit], y[:args.limit])
-    if order is None:
-        return training, test, list(range(len(training[1])))
-    if len(order) != len(training[1]):
-        raise CommandLineError(f"fastnet train: error: {args.resume} was trained on {len(order)} "
-                               f"images, this run has {len(training[1])}; give the same --limit")
-    return training, test, order
-
-
-def _progress(n, quiet):
-    """A ``progress`` callback for ``Network.train``: a tqdm bar per epoch when stderr is a
-    terminal and tqdm is installed, else one that shows nothing. Either way train then runs
-    each epoch in slices, so Ctrl-C stops it within a slice, not at the end of the epoch."""
-    if quiet or not sys.stderr.isatty():
-        return _hidden
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _hidden
-    bar = None
-
-    def show(done):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=n, unit="img", leave=False)
-        bar.update(done - bar.n)
-        if done == n:
-            bar.close()
-            bar = None
-
-    return show
-
-
-def _hidden(done):
-    """Progress shown nowhere."""
-
-
-def _log_epoch(log, result, training_cost):
-    """Append the epoch's result and training cost to ``log`` as a line of JSON."""
-    log.write(json.dumps({**result._asdict(), "training_cost": training_cost}) + "\n")
-    log.flush()
+def _print_best(run):
+    """The best epoch of the run, all of it (resumes included), if one was tested."""
+    best = run.best()
+    if best is not None:
+        correct, total = best
+        print(f"Best: {correct} / {total} ({100.0 * correct / total:.2f}%)")
 
 
 # -- evaluate and predict ---------------------------------------------------------------
 def run_evaluate(args):
     """Print the test accuracy and the confusion matrix of a saved network."""
-    from fastnet import mnist_loader, persist
+    from fastnet import metrics, mnist_loader, persist
 
     net = persist.load(args.model)
     _check_mnist_network(args.model, net)
     _, _, (X, y) = mnist_loader.load_data(args.data)
-    predicted = np.argmax(net.feedforward(X.T), axis=0)
-    confusion = np.bincount(y * DIGITS + predicted, minlength=DIGITS * DIGITS).reshape(DIGITS, DIGITS)
+    confusion = metrics.confusion_matrix(y, net.predict(X), DIGITS)
     correct = int(np.trace(confusion))
     print(f"Test accuracy: {correct} / {len(y)} ({100.0 * correct / len(y):.2f}%)")
     print("Confusion matrix (rows: true digit, columns: predicted digit):")
@@ -335,12 +278,26 @@ def main(argv=None):
     """Run the ``fastnet`` command with ``argv`` (default: sys.argv); returns the exit code."""
     try:
         args = build_parser().parse_args(argv)
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a reader that has gone shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return BROKEN_PIPE
     except CommandLineError as error:
         print(error, file=sys.stderr)
     except (ValueError, TypeError, FloatingPointError, OSError) as error:
         print(f"fastnet: error: {error}", file=sys.stderr)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # before training, or after it
         print("fastnet: interrupted", file=sys.stderr)
-        return INTERRUPTED
+        return 128 + getattr(stop, "signum", signal.SIGINT)
     return 2
+
+
+def _discard_stdout():
+    """Point stdout at the null device, so the output still buffered for a reader that has
+    gone is dropped at exit instead of raising BrokenPipeError again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor
+        pass

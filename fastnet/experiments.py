@@ -219,7 +219,7 @@ def write_outputs(experiments, results, out, header, log):
         log(f"wrote table.md, epochs.csv and curves.png in {out}")
     else:
         log(f"wrote table.md and epochs.csv in {out}; no curves.png: matplotlib is not "
-            "installed (pip install 'fastnet[plot]')")
+            "installed (pip install 'fastnet-nndl[plot]')")
 
 
 # -- the command (its arguments are in cli.py, with the other commands') ------------------

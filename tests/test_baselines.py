@@ -84,5 +84,5 @@ def test_svm_without_sklearn_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.svm", None)
     training = (images([1.0, 2.0]), np.array([0, 1]))
-    with pytest.raises(ImportError, match=r'pip install "fastnet\[baselines\]"'):
+    with pytest.raises(ImportError, match=r"pip install 'fastnet-nndl\[baselines\]'"):
         svm(training, training)

@@ -13,35 +13,8 @@ import pytest
 
 import fastnet
 import fastnet.network as network
-from fastnet import cli, mnist_loader, persist
-
-SMALL = ["--sizes", "784,10,10", "--limit", "600", "--batch", "10", "--eta", "3.0"]
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    return mnist_loader.load_data(mnist_dir)
-
-
-@pytest.fixture
-def run(mnist, mnist_dir, monkeypatch, capsys):
-    """``run(*argv)`` -> (exit code, stdout, stderr) of ``fastnet train/evaluate ...``, with
-    MNIST read once per module."""
-    def load_data(path=None):
-        assert path == str(mnist_dir)
-        return mnist
-    monkeypatch.setattr(mnist_loader, "load_data", load_data)
-
-    def run(command, *argv):
-        code = cli.main([command, *argv, *(["--data", str(mnist_dir)] if command != "predict" else [])])
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
-def epoch_lines(out):
-    """The chapter's lines without the seconds."""
-    return [line.split("  (")[0] for line in out.splitlines() if line.startswith("Epoch")]
+from commands import SMALL, epoch_lines
+from fastnet import cli, persist
 
 
 def params(path):
@@ -68,8 +41,8 @@ def test_resume_with_other_training_data_is_refused(run, tmp_path):
     run("train", *SMALL, "--epochs", "1", "--checkpoint", str(tmp_path / "ck.npz"))
     code, _, err = run("train", *SMALL, "--limit", "500", "--resume", str(tmp_path / "ck.npz"))
     assert code == 2
-    assert err == (f"fastnet train: error: {tmp_path / 'ck.npz'} was trained on 600 images, "
-                   f"this run has 500; give the same --limit\n")
+    assert err == (f"fastnet: error: --limit 500 contradicts {tmp_path / 'ck.npz'}, a run with --limit 600; "
+                   f"leave --limit out to continue that run\n")
 
 
 def interrupt_in_call(monkeypatch, count):
@@ -263,12 +236,14 @@ def test_predict_without_pillow_says_how_to_get_it(run, model, tmp_path, monkeyp
     (["train", "--eta", "fast"], "argument --eta: invalid float value: 'fast'"),
     (["train", "--batch", "0"], "fastnet train: error: argument --batch: batch must be an integer >= 1, got 0"),
     (["train", "--batch", "2.5"], "argument --batch: invalid int value: '2.5'"),
-    (["train", "--epochs", "-1"], "argument --epochs: epochs must be an integer >= 0, got -1"),
+    (["train", "--epochs", "0"], "argument --epochs: epochs must be an integer >= 1, got 0"),
     (["train", "--limit", "0"], "argument --limit: limit must be an integer >= 1, got 0"),
-    (["train", "--seed", "-2"], "argument --seed: seed must be an integer >= 0, got -2"),
+    (["train", "--seed", "-2"], "argument --seed: seed must be an integer from 0 to 2**32 - 1, got -2"),
     (["train", "--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
-    (["train", "--checkpoint", "/no/such/folder/ck.npz"], "fastnet train: error: --checkpoint: no folder /no/such/folder"),
-    (["train", "--log", "/no/such/folder/log.jsonl"], "fastnet train: error: --log: no folder /no/such/folder"),
+    (["train", "--checkpoint", "/no/such/folder/ck.npz"], "fastnet train: error: argument --checkpoint: "
+                                                          "/no/such/folder/ck.npz: no folder /no/such/folder"),
+    (["train", "--log", "/no/such/folder/log.jsonl"], "fastnet train: error: argument --log: "
+                                                      "/no/such/folder/log.jsonl: no folder /no/such/folder"),
     (["train", "--resume", "/no/such/ck.npz"], "fastnet: error: /no/such/ck.npz: no such file"),
     (["train", "--frobnicate"], "fastnet: error: unrecognized arguments: --frobnicate"),
     (["fly"], "fastnet: error: argument command: invalid choice: 'fly'"),

@@ -103,7 +103,7 @@ def test_without_matplotlib_the_plot_is_skipped_with_a_note(tmp_path, monkeypatc
     notes = []
     experiments.write_outputs([run], {run.name: _fake([10, 20])}, tmp_path, "header\n", notes.append)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["epochs.csv", "table.md"]
-    assert "matplotlib is not installed" in notes[-1]
+    assert "matplotlib is not installed (pip install 'fastnet-nndl[plot]')" in notes[-1]
 
 
 @pytest.mark.parametrize("name, results, expected", [
@@ -120,8 +120,8 @@ def test_verdict(name, results, expected):
 
 @pytest.mark.parametrize("option, value, message", [
     ("--only", "30-hidden,nope", "unknown run(s) nope; known: 30-hidden"),
-    ("--seeds", "0,a", "--seeds must be comma-separated integers"),
-    ("--epochs", "0", "must be a positive integer, got '0'"),
+    ("--seeds", "0,a", "argument --seeds: invalid seeds value: '0,a'"),
+    ("--epochs", "0", "argument --epochs: epochs must be an integer >= 1, got 0"),
 ])
 def test_bad_options_are_named(option, value, message, capsys):
     with pytest.raises(SystemExit):

@@ -1,6 +1,11 @@
 """Network.save / fastnet.load and checkpoints: exact round trips, atomic writes, clear
 errors for truncated or foreign files."""
+import os
 import random
+import signal
+import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -185,3 +190,76 @@ def test_import_fastnet_is_cheap_and_load_is_there_on_demand():
     subprocess.run([sys.executable, "-c", code], check=True)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         fastnet.nothing
+
+
+# -- where and how a save writes ------------------------------------------------------
+def test_a_save_writes_through_a_symlink_to_its_target(tmp_path, net):
+    target = tmp_path / "models" / "model.npz"
+    target.parent.mkdir()
+    target.write_bytes(b"an older model")
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    net.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(fastnet.load(target).parameters, net.parameters)
+    assert [p.name for p in target.parent.iterdir()] == ["model.npz"]
+
+
+def test_a_save_keeps_a_files_permissions_and_new_files_follow_the_umask(tmp_path, net):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"an older model")
+    path.chmod(0o600)
+    net.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    umask = os.umask(0o027)
+    try:
+        net.save(tmp_path / "new.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.npz").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("name, message", [("runs" + os.sep, r"ends in a path separator"),
+                                           ("models", r"models: is a folder")])
+def test_a_save_to_a_folder_is_an_error(tmp_path, net, name, message):
+    (tmp_path / "models").mkdir()
+    with pytest.raises(FastnetFileError, match=message):
+        net.save(str(tmp_path) + os.sep + name)
+    assert [p.name for p in tmp_path.iterdir()] == ["models"] and not any((tmp_path / "models").iterdir())
+
+
+def test_a_failed_save_names_the_path_given_not_a_temporary(tmp_path, net):
+    with pytest.raises(FileNotFoundError) as error:
+        net.save(tmp_path / "missing" / "model.npz")
+    assert error.value.filename == str(tmp_path / "missing" / "model.npz") and ".tmp" not in str(error.value)
+
+
+SLOW_SAVE = """
+import sys, time
+import numpy as np
+from fastnet import persist
+def savez(file, **arrays):
+    file.write(b"PK half a zip"); file.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+persist.np.savez = savez
+persist.write(sys.argv[1], {"x": np.zeros(3)})
+"""
+
+
+def test_temporaries_of_killed_saves_are_removed_and_live_ones_kept(tmp_path, net):
+    path = tmp_path / "model.npz"
+    with subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE,
+                          text=True) as child:
+        try:
+            assert child.stdout.readline() == "writing\n"
+            net.save(path)                                # the other save is still under way
+            assert len(list(tmp_path.iterdir())) == 2
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=60)
+        finally:
+            child.kill()
+    assert len(list(tmp_path.iterdir())) == 2             # kill -9 left its temporary behind
+    net.save(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    np.testing.assert_array_equal(fastnet.load(path).parameters, net.parameters)

@@ -1,0 +1,346 @@
+"""``fastnet train``'s loop: a network trained epoch by epoch, a checkpoint and a JSON log
+line after every epoch, a progress bar, and signals that stop training and save.
+
+A ``Run`` is its ``Settings`` (the network, how it is trained, on how many images), its
+network, the order its epochs shuffle, its random streams, and the results of the epochs
+done. Its network is drawn from ``np.random.RandomState(seed)`` and its epochs shuffle with
+``random.Random(seed)``: the numbers ``random.seed(seed); np.random.seed(seed)`` give the
+chapter's program, without touching the global streams.
+
+- ``run_seeded(settings, training, test)``: one seeded training exactly as
+  ``fastnet train --seed s`` runs it, epoch for epoch the same numbers, without files;
+- ``train(run, training, test, checkpoint=..., log=...)``: the command's loop. After every
+  epoch the checkpoint and the log line are written together: a signal arriving meanwhile
+  waits until both are. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop training and save the
+  last finished epoch (to ``INTERRUPT_CHECKPOINT`` without a checkpoint path).
+
+A checkpoint carries its run: the settings not already in the model arrays and the
+per-epoch ``(correct, total)`` history, as JSON text (``persist.TRAINING_KEY``), so a resume
+continues with the run's own settings and reports the best epoch of all.
+"""
+import contextlib
+import json
+import os
+import random
+import signal
+import sys
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from fastnet import _data, costs, inits, persist
+from fastnet.errors import FastnetFileError
+from fastnet.network import Network
+
+#: Where an interrupted run without a checkpoint path saves.
+INTERRUPT_CHECKPOINT = "fastnet-checkpoint.npz"
+#: The signals that stop training like Ctrl-C (SIGHUP where the system has it).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class Settings(NamedTuple):
+    """A run: the network (``sizes``, ``dtype``, ``cost``, ``init``), its training
+    (``epochs`` in all, mini-batch size ``batch``, learning rate ``eta``, L2 ``lmbda``,
+    ``seed``, None for an unseeded run), on the first ``limit`` training images (None: all).
+    ``threads`` caps the kernels' threads; it changes no result and is not recorded."""
+    sizes: tuple = (784, 30, 10)
+    epochs: int = 30
+    batch: int = 10
+    eta: float = 3.0
+    seed: int | None = None
+    dtype: str = "float64"
+    cost: str = costs.QUADRATIC.name
+    init: str = inits.CHAPTER.name
+    lmbda: float = 0.0
+    limit: int | None = None
+    threads: int | None = None
+
+
+#: The settings that say which network a run trains.
+NETWORK = ("sizes", "dtype", "cost", "init")
+#: The settings a checkpoint records beside its model arrays (which hold sizes, dtype, cost).
+RECORDED = ("epochs", "batch", "eta", "seed", "init", "lmbda", "limit")
+
+
+class Run:
+    """A training run: ``settings``, ``net``, ``order`` (the sample order its epochs
+    shuffle; None until ``training_data``), its random streams, ``epoch`` (the epochs done),
+    ``history`` (their ``(correct, total)``), ``source`` (the checkpoint it resumed, or None)."""
+
+    def __init__(self, settings, net, shuffler, draw, epoch=0, order=None, history=(), source=None):
+        self.settings, self.net = settings, net
+        self.shuffler, self.draw = shuffler, draw
+        self.epoch, self.order, self.history = epoch, order, list(history)
+        self.source = source
+
+    @classmethod
+    def start(cls, settings):
+        """A new run, its network drawn as ``np.random.seed(seed); Network(...)`` would."""
+        if settings.seed is not None:
+            _data.check_seed("settings.seed", settings.seed)
+        if settings.limit is not None:
+            _data.check_positive_int("settings.limit", settings.limit)
+        _data.check_positive_int("settings.epochs", settings.epochs)
+        draw = np.random.RandomState(settings.seed)
+        net = Network(settings.sizes, dtype=settings.dtype, threads=settings.threads,
+                      cost=settings.cost, init=settings.init, rng=draw)
+        return cls(settings._replace(sizes=net.sizes), net, random.Random(settings.seed), draw)
+
+    @classmethod
+    def resume(cls, path, given=None):
+        """The run saved at ``path``, continued with the settings ``given`` (a dict of
+        ``Settings`` fields chosen anew). One that contradicts the run's is a ValueError
+        naming both; ``epochs`` (how many in all) and ``threads`` may change."""
+        shuffler, draw = random.Random(), np.random.RandomState()
+        net, epoch, order = persist.resume(path, shuffler, draw)
+        recorded, history = _read_record(path, epoch)
+        saved = {"sizes": net.sizes, "dtype": net.dtype.name, "cost": net.cost.name, **recorded}
+        given = dict(given or {})
+        for name, value in given.items():
+            if name in saved and name != "epochs" and value != saved[name]:
+                raise ValueError(f"{_option(name, value)} contradicts {path}, a run with "
+                                 f"{_option(name, saved[name])}; leave --{name} out to continue that run")
+        settings = Settings(**{"limit": len(order), **saved, **given})
+        net.threads = settings.threads
+        return cls(settings, net, shuffler, draw, epoch, order, history, source=path)
+
+    @property
+    def epochs_left(self):
+        return max(0, self.settings.epochs - self.epoch)
+
+    def training_data(self, X, y):
+        """The run's training samples: the first ``limit`` of ``X``, ``y``. A new run's
+        order becomes ``range(n)``; a resumed run's must be as long."""
+        X, y = X[:self.settings.limit], y[:self.settings.limit]
+        if self.order is None:
+            self.order = list(range(len(y)))
+        elif len(self.order) != len(y):
+            raise ValueError(f"{self.source} was trained on {len(self.order)} images, this run "
+                             f"has {len(y)}; resume it on the same training data")
+        return X, y
+
+    def epochs(self, training, test, progress=None):
+        """Train the epochs left on ``training`` (from ``training_data``), yielding each
+        ``EpochResult`` once it is counted in ``epoch`` and ``history``."""
+        s = self.settings
+        for result in self.net.train(training, self.epochs_left, s.batch, s.eta, test_data=test,
+                                     order=self.order, first_epoch=self.epoch, progress=progress,
+                                     lmbda=s.lmbda, rng=self.shuffler):
+            self.epoch = result.epoch + 1
+            self.history.append((result.correct, result.total))
+            yield result
+
+    def best(self):
+        """The ``(correct, total)`` of the best epoch done, or None."""
+        tested = [entry for entry in self.history if entry[0] is not None]
+        return max(tested, key=lambda entry: entry[0], default=None)
+
+    def checkpoint(self):
+        """The arrays of this run's checkpoint as it stands."""
+        record = {name: getattr(self.settings, name) for name in RECORDED}
+        record["history"] = self.history
+        return persist.checkpoint(self.net, self.epoch, self.order, self.shuffler, self.draw,
+                                  json.dumps(record))
+
+
+def run_seeded(settings, training, test, progress=None):
+    """The ``EpochResult`` of every epoch of one training exactly as
+    ``fastnet train --seed s`` runs it with these ``settings`` (``settings.seed`` is ``s``):
+    the same network, shuffles and numbers. ``training`` is ``(X, y)``, all the training
+    samples (the first ``settings.limit`` are trained on); ``test`` the test samples. No
+    file is written and no global random state is touched."""
+    _data.check_seed("settings.seed", settings.seed)
+    run = Run.start(settings)
+    return list(run.epochs(run.training_data(*training), test, progress))
+
+
+def check_overwrite(path, run):
+    """A ValueError unless ``run``'s checkpoints may be saved to ``path``: nothing is
+    there, or it is the checkpoint ``run`` resumed, or a checkpoint of the same network."""
+    if not os.path.lexists(path) or (run.source is not None and os.path.exists(path)
+                                     and os.path.samefile(path, run.source)):
+        return
+    advice = "choose another path, or give --force to overwrite it"
+    try:
+        there = Run.resume(path)
+    except (ValueError, OSError):
+        raise ValueError(f"--checkpoint {path} exists and is not a fastnet checkpoint; {advice}") from None
+    for name in NETWORK:
+        theirs, mine = getattr(there.settings, name), getattr(run.settings, name)
+        if theirs != mine:
+            raise ValueError(f"--checkpoint {path} holds a checkpoint of another network "
+                             f"({_option(name, theirs)}, not {_shown(name, mine)}); continue it "
+                             f"with --resume {path}, {advice}")
+
+
+# -- the command's loop: checkpoints, log, progress, signals ---------------------------------
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by the signal ``signum`` (a ``KeyboardInterrupt``, as Ctrl-C is)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class Interruption(NamedTuple):
+    """How an interrupted run ended: the signal, where it saved, the epochs saved."""
+    signum: int
+    path: str
+    epoch: int
+
+
+def train(run, training, test, checkpoint=None, log=None, progress=None, report=None):
+    """Train ``run``'s epochs left as ``fastnet train`` does: after every epoch, save its
+    checkpoint to ``checkpoint`` (a path, or None), append a JSON line to ``log`` (a path:
+    appended to when resuming, else replaced) and call ``report(result)``, all before a
+    signal may stop it. ``progress`` goes to ``Network.train``.
+
+    Returns None once every epoch is done; when SIGINT, SIGTERM or SIGHUP stops it, saves the
+    last finished epoch to ``checkpoint`` (else ``INTERRUPT_CHECKPOINT``) and returns an
+    ``Interruption``. Signals are caught in the main thread only.
+    """
+    signals = _Signals()
+    saved = run.checkpoint()
+    with contextlib.ExitStack() as stack:
+        log_file = stack.enter_context(open(log, "a" if run.epoch else "w")) if log else None
+        stack.enter_context(signals.caught())
+        try:
+            for result in run.epochs(training, test, progress):
+                cost = run.net.total_cost(training, run.settings.lmbda) if log_file else None
+                with signals.deferred():
+                    saved = run.checkpoint()
+                    if checkpoint is not None:
+                        persist.write(checkpoint, saved)
+                    if log_file:
+                        _log_epoch(log_file, result, cost)
+                    if report is not None:
+                        report(result)
+        except KeyboardInterrupt as stop:
+            signals.hold()  # a second signal must not cut this save short
+            path = checkpoint or INTERRUPT_CHECKPOINT
+            persist.write(path, saved)
+            return Interruption(getattr(stop, "signum", signal.SIGINT), str(path), int(saved["epoch"]))
+    return None
+
+
+class _Signals:
+    """While ``caught()``, ``STOP_SIGNALS`` raise ``Interrupted``; inside ``deferred()`` one
+    waits until its end; after ``hold()`` they are ignored."""
+
+    def __init__(self):
+        self._deferring = False
+        self._pending = None
+
+    def _handle(self, signum, frame):
+        if self._deferring:
+            self._pending = self._pending or signum
+        else:
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def caught(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may set handlers; the caller's stay
+            return
+        previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self._pending is not None:
+            signum, self._pending = self._pending, None
+            raise Interrupted(signum)
+
+    def hold(self):
+        self._deferring = True
+
+
+def _log_epoch(log, result, training_cost):
+    """Append the epoch's result and training cost to ``log`` as a line of JSON."""
+    log.write(json.dumps({**result._asdict(), "training_cost": training_cost}) + "\n")
+    log.flush()
+
+
+def progress_bar(n, shown=True):
+    """A ``progress`` callback for ``Network.train``: a tqdm bar per epoch when ``shown``,
+    stderr is a terminal and tqdm is installed, else one that shows nothing. Either way train
+    then runs each epoch in slices, so a signal stops it within a slice, not at the epoch's end."""
+    if not shown or not sys.stderr.isatty():
+        return _hidden
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _hidden
+    bar = None
+
+    def show(done):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=n, unit="img", leave=False)
+        bar.update(done - bar.n)
+        if done == n:
+            bar.close()
+            bar = None
+
+    return show
+
+
+def _hidden(done):
+    """Progress shown nowhere."""
+
+
+# -- the record a checkpoint keeps of its run ---------------------------------------------
+def _read_record(path, epoch):
+    """``(settings, history)`` from the training record of the checkpoint at ``path`` (of
+    ``epoch`` epochs): ``({}, [])`` for a checkpoint without one (an earlier fastnet's)."""
+    text = persist.training_record(path)
+    if text is None:
+        return {}, []
+    try:
+        record = json.loads(text)
+        settings = {name: record[name] for name in RECORDED}
+        _data.check_positive_int("epochs", settings["epochs"])
+        _data.check_positive_int("batch", settings["batch"])
+        _data.check_eta(settings["eta"])
+        _data.check_real("lmbda", settings["lmbda"], inclusive=True)
+        inits.get(settings["init"])
+        if settings["seed"] is not None:
+            _data.check_seed("seed", settings["seed"])
+        if settings["limit"] is not None:
+            _data.check_positive_int("limit", settings["limit"])
+        history = [_checked_epoch(entry) for entry in record["history"]]
+        if len(history) != epoch:
+            raise ValueError(f"its history holds {len(history)} epochs, the checkpoint {epoch}")
+    except (ValueError, TypeError, KeyError) as error:
+        raise FastnetFileError(f"{path}: the training record is invalid: {error}") from None
+    return settings, history
+
+
+def _checked_epoch(entry):
+    """One epoch of a history: ``(correct, total)``, counts or both None (not tested)."""
+    correct, total = entry
+    if correct is None and total is None:
+        return None, None
+    return (_data.check_positive_int("correct", correct, minimum=0),
+            _data.check_positive_int("total", total, minimum=0))
+
+
+def _shown(name, value):
+    """A setting's value as it is written on the command line."""
+    return ",".join(map(str, value)) if name == "sizes" else str(value)
+
+
+def _option(name, value):
+    """``--name value`` as on the command line, or ``no --name`` for None."""
+    return f"no --{name}" if value is None else f"--{name} {_shown(name, value)}"

@@ -1,0 +1,48 @@
+"""One set of argument types for every command: a count, a seed, a path mean the same
+thing to `train` and to `experiments`, and say the same thing when they are wrong."""
+import pytest
+
+#: Each command with enough options that, should it accept a value, it runs quickly.
+COMMANDS = {
+    "train": ["train", "--sizes", "784,10,10", "--limit", "100"],
+    "experiments": ["experiments", "chapter1", "--only", "no-hidden", "--seeds", "0",
+                    "--limit", "100", "--epochs", "1"],
+}
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "0", "epochs must be an integer >= 1, got 0"),
+    ("--epochs", "-3", "epochs must be an integer >= 1, got -3"),
+    ("--epochs", "two", "invalid int value: 'two'"),
+    ("--batch", "0", "batch must be an integer >= 1, got 0"),
+    ("--batch", "2.5", "invalid int value: '2.5'"),
+    ("--limit", "0", "limit must be an integer >= 1, got 0"),
+])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_train_and_experiments_take_counts_alike(run, tmp_path, command, option, value, message):
+    code, out, err = run(*COMMANDS[command], "--out" if command == "experiments" else "--log",
+                         str(tmp_path / "out"), option, value)
+    assert code == 2 and out == ""
+    assert f"argument {option}: {message}" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--seed", "-1"], "argument --seed: seed must be an integer from 0 to 2**32 - 1, got -1"),
+    (["train", "--seed", "4294967296"], "argument --seed: seed must be an integer from 0 to 2**32 - 1, "
+                                        "got 4294967296"),
+    (["experiments", "chapter1", "--seeds", "-1"], "argument --seeds: seeds[0] must be an integer "
+                                                   "from 0 to 2**32 - 1, got -1"),
+    (["experiments", "chapter1", "--seeds", "0,4294967296"], "argument --seeds: seeds[1] must be an "
+                                                             "integer from 0 to 2**32 - 1, got 4294967296"),
+    (["experiments", "chapter1", "--seeds", "0,a"], "argument --seeds: invalid seeds value: '0,a'"),
+    (["experiments", "chapter1", "--seeds", "1,2,1"], "argument --seeds: seeds must differ, got 1 twice"),
+    (["train", "--threads", "0"], "argument --threads: threads must be an integer >= 1, got 0"),
+    (["train", "--lmbda", "-1"], "argument --lmbda: lmbda must be finite and >= 0, got -1.0"),
+    (["train", "--lmbda", "inf"], "argument --lmbda: lmbda must be finite and >= 0, got inf"),
+    (["train", "--cost", "hinge"], "argument --cost: invalid choice: 'hinge'"),
+    (["train", "--init", "zeros"], "argument --init: invalid choice: 'zeros'"),
+])
+def test_seeds_and_the_new_training_options_are_checked(run, tmp_path, argv, message):
+    code, out, err = run(*argv, "--limit", "100", *(["--out", str(tmp_path)] if argv[0] == "experiments" else []))
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1

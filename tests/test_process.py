@@ -1,0 +1,64 @@
+"""`fastnet` as a process and a distribution: its version, its name and licence, its
+install hints, and a quiet end when the reader of its output goes away."""
+import importlib.metadata
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnet
+from commands import SMALL
+from fastnet import cli, network
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_version_names_the_distribution(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f"fastnet-nndl {fastnet.__version__}\n"
+    assert importlib.metadata.version("fastnet-nndl") == fastnet.__version__
+
+
+def test_version_without_installed_metadata_is_the_packages(capsys, monkeypatch):
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out == f"fastnet-nndl {fastnet.__version__}\n"
+
+
+def test_the_distribution_is_fastnet_nndl_under_the_mit_licence():
+    metadata = importlib.metadata.metadata("fastnet-nndl")
+    assert metadata["Name"] == "fastnet-nndl" and metadata["License-Expression"] == "MIT"
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License\n\nCopyright (c) 2026 the fastnet developers\n")
+    assert "THE SOFTWARE IS PROVIDED \"AS IS\"" in licence
+
+
+def test_every_install_line_of_the_readme_names_the_distribution():
+    installs = re.findall(r"pip install [^\n`]*", (ROOT / "README.md").read_text())
+    assert installs
+    for line in installs:
+        assert re.match(r"pip install (-e '\.\[[a-z,]+\]'|'fastnet-nndl\[[a-z,]+\]')", line), line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_closed_pipe_ends_the_command_quietly(mnist_dir, tmp_path, command):
+    np.random.seed(0)
+    network.Network([784, 10, 10]).save(tmp_path / "model.npz")
+    argv = [str(tmp_path / "model.npz")] if command == "evaluate" else [*SMALL, "--epochs", "3"]
+    with subprocess.Popen([sys.executable, "-m", "fastnet", command, *argv, "--data", str(mnist_dir)],
+                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        child.stdout.close()  # the reader is gone, as after `fastnet evaluate model.npz | head -1`
+        try:
+            err = child.stderr.read()
+            child.wait(timeout=60)
+        finally:
+            child.kill()
+    assert err == b"" and child.returncode == cli.BROKEN_PIPE == 141
