@@ -247,19 +247,18 @@ def load_records(path):
 
 @contextlib.contextmanager
 def _appending(path):
-    """A function that appends a record to ``path`` and syncs it to disk (one that does
-    nothing when ``path`` is None). A last line cut short is dropped first."""
+    """A function that appends a record to ``path`` as one unbuffered write (so Ctrl-C
+    leaves either the whole line or none of it) and syncs it to disk; one that does nothing
+    when ``path`` is None. A last line cut short is dropped first."""
     if path is None:
         yield lambda record: None
         return
-    with open(path, "ab+") as file:
+    with open(path, "ab+", buffering=0) as file:
         file.seek(0)
-        text = file.read()
-        file.truncate(text.rfind(b"\n") + 1)
+        file.truncate(file.read().rfind(b"\n") + 1)
 
         def append(record):
             file.write((json.dumps(record) + "\n").encode())
-            file.flush()
             os.fsync(file.fileno())
 
         yield append
@@ -305,20 +304,19 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
     skipped = len(runs) - len(todo)
     what = f"{len(todo)} runs" + (f" ({skipped} of {len(runs)} are already in {out})"
                                   if skipped else "")
-    new = []
     with _appending(out) as append, _engine(what, client, scheduler, workers, log) as train:
         def finished(record):
             append(record)
-            new.append(record)
             done[record_key(record)] = record
             if on_result is not None:
                 on_result(record)
         try:
             train(todo, training, test, finished)
         except KeyboardInterrupt:
-            log(f"sweep: interrupted after {len(new)} of the {len(todo)} runs" + (
-                f"; they are in {out}, and the same sweep again trains the other "
-                f"{len(todo) - len(new)}" if out is not None else ""))
+            left = len(missing(todo, n, done.values() if out is None else load_records(out)))
+            log(f"sweep: interrupted after {len(todo) - left} of the {len(todo)} runs" + (
+                f"; they are in {out}, and the same sweep again trains the other {left}"
+                if out is not None else ""))
             raise
     return [done[_run_key(each, n)] for each in runs]
 
@@ -382,7 +380,7 @@ def _on_cluster(client, runs, training, test, finished):
     Dask retries a run whose worker dies. On an error or Ctrl-C the other tasks are cancelled."""
     from distributed import as_completed
 
-    data = client.scatter([training, test], broadcast=True)
+    data = client.scatter([training, test], broadcast=True, hash=False)   # no hashing 190 MB
     futures = [client.submit(_train_on_worker, each, *data, pure=False) for each in runs]
     try:
         for future in as_completed(futures):

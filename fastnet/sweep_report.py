@@ -207,13 +207,14 @@ class Progress:
 
     def __call__(self, record):
         self.done += 1
-        summary = f"{describe(record)}: best {peak(record):.2f}%, final {final(record):.2f}%"
         if self.bar is not None:
-            self.bar.set_postfix_str(summary, refresh=False)
+            self.bar.set_postfix_str(f"last: {dashed(record['sizes'])} eta {record['eta']:g} "
+                                     f"seed {record['seed']} {peak(record):.1f}%", refresh=False)
             self.bar.update()
         elif not self.quiet:
-            print(f"[{self.done}/{self.total}] {summary} ({record['seconds']:.1f} s)",
-                  file=sys.stderr, flush=True)
+            print(f"[{self.done}/{self.total}] {describe(record)}: best {peak(record):.2f}%, "
+                  f"final {final(record):.2f}% ({record['seconds']:.1f} s)", file=sys.stderr,
+                  flush=True)
 
     def __enter__(self):
         return self
