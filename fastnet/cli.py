@@ -137,7 +137,7 @@ def _add_predict(commands):
 
 # -- experiments: seeds, runs and counts as the chapter's runs take them -------------------
 def _seeds(text):
-    """Seeds such as 0-19, 0,1,2 or 0-4,10 (argparse names this function in 'invalid _seeds value')."""
+    """Seeds such as 0-19, 0,1,2 or 0-4,10, as a list."""
     try:
         return sweep.parse_seeds(text)
     except ValueError as error:
@@ -189,7 +189,8 @@ def _add_sweep(commands):
                     "once; the same command again trains only the runs not in it yet. At the "
                     "end, a table per configuration of the seeds' accuracies (best epoch).")
     parser.add_argument("--sizes", type=_argument(sizes, _mnist_sizes), nargs="+",
-                        default=[[784, 30, 10]], metavar="S", help="layer sizes, one or more (default 784,30,10)")
+                        default=[[784, 30, 10]], metavar="S",
+                        help="layer sizes, one or more (default 784,30,10)")
     parser.add_argument("--eta", type=_argument(float, _data.check_eta), nargs="+", default=[3.0],
                         metavar="ETA", help="learning rates (default 3.0)")
     parser.add_argument("--batch", type=_count("batch"), nargs="+", default=[10],
@@ -205,7 +206,8 @@ def _add_sweep(commands):
     parser.add_argument("--init", choices=sweep.INITS, nargs="+", default=["chapter"],
                         help="weight initialisations (default chapter: N(0, 1))")
     parser.add_argument("--lmbda", type=_argument(float, sweep.check_lmbda), nargs="+",
-                        default=[0.0], metavar="LMBDA", help="L2 regularisation parameters (default 0.0)")
+                        default=[0.0], metavar="LMBDA",
+                        help="L2 regularisation parameters (default 0.0)")
     parser.add_argument("--limit", type=_count("limit"), default=None, metavar="N",
                         help="train on the first N training images only")
     _add_data(parser)
@@ -227,8 +229,8 @@ def _add_cluster(parser):
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786) "
                              "instead of a local one")
-    parser.add_argument("--workers", type=_count("workers", minimum=0), default=None,
-                        metavar="N", help="worker processes of the local cluster (default: one per core; "
+    parser.add_argument("--workers", type=_count("workers", minimum=0), default=None, metavar="N",
+                        help="worker processes of the local cluster (default: one per core; "
                              "0: train one run after another in this process)")
 
 
@@ -250,7 +252,7 @@ def run_sweep(args):
                       args.lmbda)
     (X, y), _, test = mnist_loader.load_data(args.data)
     training = (X[:args.limit], y[:args.limit])
-    todo = sweep.missing(runs, len(y[:args.limit]), sweep.load_records(args.out))
+    todo = sweep.missing(runs, len(training[1]), sweep.load_records(args.out))
     with sweep_report.Progress(len(todo), args.quiet) as progress:
         records = sweep.run(runs, training, test, out=args.out, scheduler=args.scheduler,
                             workers=args.workers, on_result=progress)

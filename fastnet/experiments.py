@@ -67,7 +67,7 @@ def sweep_runs(experiments):
 
 def runs(experiments, seeds, epochs, mini_batch_size=10):
     """The sweep's runs for ``experiments``: each with each seed (a run two share, once)."""
-    return list(dict.fromkeys(run for e in experiments for run in sweep.grid(
+    return list(dict.fromkeys(each for e in experiments for each in sweep.grid(
         [e.sizes], [e.eta], [mini_batch_size], [epochs], seeds=seeds)))
 
 
@@ -107,7 +107,8 @@ def claim(experiment):
 
 
 def agreement(experiment, by_seed):
-    """How many seeds behave as the chapter says, as "3 of 10"; "—" where it says nothing testable."""
+    """How many seeds behave as the chapter says, as "3 of 10"; "—" where it says nothing
+    testable."""
     verdicts = [behaves(experiment, record) for record in by_seed.values()]
     return "—" if claim(experiment) is None else f"{sum(verdicts)} of {len(verdicts)}"
 

@@ -77,11 +77,13 @@ def test_csv_has_every_epoch_of_every_run_and_seed(command_output, runner_result
     assert len(rows) == len(ONLY) * len(SEEDS) * EPOCHS
     for row in rows:
         record = runner_results[row["run"]][int(row["seed"])]
-        assert (int(row["correct"]), int(row["total"])) == (record["correct"][int(row["epoch"])], 10_000)
+        epoch = int(row["epoch"])
+        assert (int(row["correct"]), int(row["total"])) == (record["correct"][epoch], 10_000)
         assert float(row["accuracy"]) == pytest.approx(int(row["correct"]) / 100, abs=0.005)
 
 
-def test_runs_jsonl_holds_each_run_once_as_the_serial_runner_trained_it(command_output, runner_results):
+def test_runs_jsonl_holds_each_run_once_as_the_serial_runner_trained_it(command_output,
+                                                                        runner_results):
     out, _ = command_output
     records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     serial = [record for by_seed in runner_results.values() for record in by_seed.values()]
@@ -101,7 +103,8 @@ def test_table_reports_the_distribution_over_seeds(command_output, runner_result
         assert cells == [f"{peaks[-1]:.2f}%", f"{np.median(peaks):.2f}%", f"{peaks[0]:.2f}%"]
     assert chapter[0][7] == "0 of 2 reach 95%"     # 2 epochs on 2,000 images do not reach 95%
     eta100 = experiments.BY_NAME["30-hidden-eta100"]
-    assert chapter[1][7] == f"{experiments.agreement(eta100, runner_results[eta100.name])} end within 5-15%"
+    agreeing = experiments.agreement(eta100, runner_results[eta100.name])
+    assert chapter[1][7] == f"{agreeing} end within 5-15%"
     assert printed == [experiments.summary(experiments.BY_NAME[name], runner_results[name])
                        for name in ("30-hidden", "30-hidden-eta100")]
 
