@@ -201,10 +201,11 @@ def _add_sweep(commands):
                         help="float64 (default) and/or float32")
     parser.add_argument("--seeds", type=_seeds, nargs="+", default=[list(range(10))],
                         metavar="SEEDS", help="seeds, as 0-19, 0,1,2 or 0-4,10 (default 0-9)")
-    parser.add_argument("--cost", choices=sweep.COSTS, nargs="+", default=["quadratic"],
-                        help="costs (default quadratic, the chapter's)")
-    parser.add_argument("--init", choices=sweep.INITS, nargs="+", default=["chapter"],
-                        help="weight initialisations (default chapter: N(0, 1))")
+    parser.add_argument("--cost", nargs="+", default=["quadratic"], metavar="COST",
+                        help="costs: quadratic (default, the chapter's), cross-entropy")
+    parser.add_argument("--init", nargs="+", default=["chapter"], metavar="INIT",
+                        help="weight initialisations: chapter (default, N(0, 1)), scaled "
+                             "(N(0, 1/inputs))")
     parser.add_argument("--lmbda", type=_argument(float, sweep.check_lmbda), nargs="+",
                         default=[0.0], metavar="LMBDA",
                         help="L2 regularisation parameters (default 0.0)")

@@ -37,17 +37,15 @@ import numpy as np
 from fastnet import _data
 from fastnet.errors import FastnetFileError, TrainingDivergedError
 
-#: The engine's choices and defaults (the chapter's) for the settings beyond chapter 1.
-COSTS = ("quadratic", "cross-entropy")
-INITS = ("chapter", "scaled")
-ENGINE_DEFAULTS = {"cost": "quadratic", "init": "chapter", "lmbda": 0.0}
 #: The largest seed ``np.random.seed`` takes.
 MAX_SEED = 2**32 - 1
 INSTALL_HINT = "pip install 'fastnet-nndl[distributed]'"
 
 
 class Run(NamedTuple):
-    """The settings of one training run; seed ``s`` seeds ``random`` and ``np.random``."""
+    """The settings of one training run; its defaults are the chapter's. ``cost``: a name
+    of ``fastnet.costs.COSTS``; ``init``: of ``fastnet.inits.INITS``; ``seed`` draws what
+    ``random.seed(seed); np.random.seed(seed)`` would."""
     sizes: tuple[int, ...]
     eta: float
     mini_batch_size: int = 10
@@ -73,6 +71,8 @@ def grid(sizes, eta, mini_batch_size=(10,), epochs=(30,), dtype=("float64",), se
          cost=("quadratic",), init=("chapter",), lmbda=(0.0,)):
     """Every combination of the values in the lists given, seeds varying fastest, as
     ``Run``s (each once, in order)."""
+    from fastnet import costs, inits
+
     axes = {"sizes": [tuple(_data.check_sizes(s)) for s in _listed("sizes", sizes)],
             "eta": [_data.check_eta(e) for e in _listed("eta", eta)],
             "mini_batch_size": [_data.check_positive_int("mini_batch_size", b)
@@ -80,8 +80,8 @@ def grid(sizes, eta, mini_batch_size=(10,), epochs=(30,), dtype=("float64",), se
             "epochs": [_data.check_positive_int("epochs", e) for e in _listed("epochs", epochs)],
             "dtype": [_data.check_dtype(d).name for d in _listed("dtype", dtype)],
             "seed": [check_seed(s) for s in _listed("seeds", seeds)],
-            "cost": [_check_choice("cost", c, COSTS) for c in _listed("cost", cost)],
-            "init": [_check_choice("init", i, INITS) for i in _listed("init", init)],
+            "cost": [costs.get(c).name for c in _listed("cost", cost)],
+            "init": [inits.get(i).name for i in _listed("init", init)],
             "lmbda": [check_lmbda(value) for value in _listed("lmbda", lmbda)]}
     order = [field for field in Run._fields if field != "seed"] + ["seed"]
     combinations = (dict(zip(order, values)) for values in itertools.product(*map(axes.get, order)))
@@ -114,12 +114,6 @@ def check_lmbda(lmbda):
     return float(lmbda)
 
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
 def parse_seeds(text):
     """Seeds from text such as ``0-19``, ``0,1,2`` or ``0-4,10`` (ranges include both ends)."""
     seeds = []
@@ -134,31 +128,33 @@ def parse_seeds(text):
 
 
 # -- one run ----------------------------------------------------------------------------
-#: Runs sharing a process take turns: ``random`` and ``np.random`` are one stream each per
-#: process, and ``_own_shuffles`` swaps a module function.
-_RANDOM_STREAMS = threading.Lock()
+#: Runs sharing a process take turns: the kernels hold the GIL outside their parallel
+#: regions, so k runs at once in one process would share about one core, where one run
+#: at a time on k kernel threads uses k.
+_ONE_RUN_AT_A_TIME = threading.Lock()
 
 
 def train_run(run, training, test, threads=None):
     """Train ``run`` on ``training`` (arrays ``(X, y)``), testing on ``test`` after every
     epoch, exactly as ``fastnet train --seed`` does; returns its record.
 
-    ``threads`` caps the kernels' threads (default: Numba's); results do not depend on it.
+    The run draws from random streams of its own, seeded as ``fastnet train`` seeds the
+    shared ones: nothing else in the process (a Dask worker's own threads draw from
+    ``random``) changes its numbers. ``threads`` caps the kernels' threads (default:
+    Numba's); results do not depend on it.
     """
     from fastnet import network
 
-    with _RANDOM_STREAMS, _own_shuffles(run.seed):
+    with _ONE_RUN_AT_A_TIME:
         started = time.perf_counter()
-        random.seed(run.seed)
-        np.random.seed(run.seed)
-        net = network.Network(list(run.sizes), dtype=run.dtype, threads=threads,
-                              **_non_default(cost=run.cost, init=run.init))
+        net = network.Network(list(run.sizes), dtype=run.dtype, threads=threads, cost=run.cost,
+                              init=run.init, rng=np.random.RandomState(run.seed))
         n = len(training[1])
         correct, diverged = [], {}
         try:
             for result in net.train(training, run.epochs, run.mini_batch_size, run.eta,
-                                    test_data=test, order=list(range(n)),
-                                    **_non_default(lmbda=run.lmbda)):
+                                    test_data=test, order=list(range(n)), lmbda=run.lmbda,
+                                    rng=random.Random(run.seed)):
                 correct.append(result.correct)
         except TrainingDivergedError as error:
             diverged = {"diverged": str(error)}
@@ -166,26 +162,6 @@ def train_run(run, training, test, threads=None):
     return {**run._asdict(), "sizes": list(run.sizes), "training_images": n, "correct": correct,
             "total": len(test[1]), "seconds": round(seconds, 3),
             "parameters_sha256": parameters_sha256(net), **diverged}
-
-
-@contextlib.contextmanager
-def _own_shuffles(seed):
-    """While inside, ``random.shuffle`` (the engine's one use of ``random``: a shuffle per
-    epoch) draws from a stream of its own that starts where ``random.seed(seed)`` starts.
-    The process's shared stream is not this run's alone in a Dask worker: the worker's
-    threads draw from it too (to sample data before compressing it, to choose peers), and
-    the run's shuffles would depend on what else the worker did meanwhile."""
-    shared = random.shuffle
-    random.shuffle = random.Random(seed).shuffle
-    try:
-        yield
-    finally:
-        random.shuffle = shared
-
-
-def _non_default(**settings):
-    """The engine's keyword arguments among ``settings`` that differ from its defaults."""
-    return {name: value for name, value in settings.items() if value != ENGINE_DEFAULTS[name]}
 
 
 def parameters_sha256(net):
@@ -199,8 +175,8 @@ def parameters_sha256(net):
 
 def _train_on_worker(run, training, test):
     """``train_run`` inside a Dask task, its kernels on the worker's threads (one on the
-    local cluster). Runs in one worker process take turns (see ``_RANDOM_STREAMS``), so a
-    worker with k threads trains one run at a time on k threads."""
+    local cluster). Runs in one worker process take turns (see ``_ONE_RUN_AT_A_TIME``), so a
+    worker with k threads trains one run at a time on k kernel threads."""
     from distributed import get_worker
 
     return train_run(run, training, test, threads=get_worker().state.nthreads)

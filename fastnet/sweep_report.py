@@ -9,7 +9,7 @@ import statistics
 import sys
 from typing import NamedTuple
 
-from fastnet.sweep import ENGINE_DEFAULTS, Run
+from fastnet.sweep import Run
 
 #: The settings that make a configuration, and how a table or a legend names them.
 CONFIGURATION = {"sizes": "sizes", "eta": "eta", "mini_batch_size": "batch", "epochs": "epochs",
@@ -185,8 +185,8 @@ def describe(record):
     (cost, init and lmbda where they are not the chapter's)."""
     words = [dashed(record["sizes"]), f"eta {record['eta']:g}", f"batch {record['mini_batch_size']}",
              f"{record['epochs']} epoch{'s' * (record['epochs'] != 1)}", record["dtype"]]
-    words += [f"{field} {_shown(field, record[field])}" for field, default in ENGINE_DEFAULTS.items()
-              if record[field] != default]
+    words += [f"{field} {_shown(field, record[field])}" for field in ("cost", "init", "lmbda")
+              if record[field] != Run._field_defaults[field]]
     return ", ".join(words + [f"seed {record['seed']}"])
 
 

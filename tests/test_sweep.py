@@ -3,16 +3,18 @@ Dask clusters (a LocalCluster, a scheduler and workers as separate processes), a
 killed mid-sweep, Ctrl-C and resuming, the serial fallback, the table and the plot."""
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import fastnet
-from fastnet import cli, mnist_loader, sweep, sweep_report
+from fastnet import cli, mnist_loader, network, sweep, sweep_report
 from fastnet.errors import FastnetFileError
 
 LIMIT = 600
@@ -110,8 +112,8 @@ def test_bad_seeds_are_named(text):
     (dict(seeds=[2**32]), ValueError, "seed must be at most 4294967295"),
     (dict(seeds=[-1]), ValueError, "seed must be an integer >= 0, got -1"),
     (dict(dtype=["float16"]), ValueError, "dtype must be np.float32 or np.float64"),
-    (dict(cost=["hinge"]), ValueError, "cost must be one of quadratic, cross-entropy; got 'hinge'"),
-    (dict(init=["zeros"]), ValueError, "init must be one of chapter, scaled; got 'zeros'"),
+    (dict(cost=["hinge"]), ValueError, "cost must be one of 'quadratic', 'cross-entropy', got 'hinge'"),
+    (dict(init=["zeros"]), ValueError, "init must be one of 'chapter', 'scaled', got 'zeros'"),
     (dict(lmbda=[-0.1]), ValueError, "lmbda must be finite and >= 0, got -0.1"),
     (dict(epochs=[]), ValueError, "epochs must hold at least one value"),
     (dict(eta=3.0), TypeError, "eta must be a list of values, got 3.0"),
@@ -136,6 +138,20 @@ def test_a_run_is_fastnet_train_bit_for_bit(mnist, mnist_dir, tmp_path, capsys, 
     assert list(record) == list(sweep.RECORD_FIELDS)
 
 
+def test_the_next_chapters_settings_reach_the_engine(mnist):
+    settings = dict(cost="cross-entropy", init="scaled")
+    random.seed(2)
+    np.random.seed(2)
+    net = network.Network([784, 20, 10], **settings)
+    alone = [result.correct for result in net.train(*mnist[:1], 2, 10, 0.5, mnist[1], lmbda=5.0)]
+    record = sweep.train_run(sweep.Run((784, 20, 10), 0.5, 10, 2, seed=2, lmbda=5.0, **settings),
+                             *mnist)
+    assert record["correct"] == alone
+    assert record["parameters_sha256"] == sweep.parameters_sha256(net)
+    chapters = sweep.train_run(sweep.Run((784, 20, 10), 0.5, 10, 2, seed=2), *mnist)
+    assert chapters["parameters_sha256"] != record["parameters_sha256"]
+
+
 # -- on Dask ----------------------------------------------------------------------------
 def test_local_cluster_workers_run_one_kernel_thread_each(client):
     import numba
@@ -146,12 +162,14 @@ def test_local_cluster_workers_run_one_kernel_thread_each(client):
 
 def test_a_sweep_on_a_local_cluster_equals_the_serial_runs(client, mnist, serial, tmp_path):
     runs = sweep.grid([(784, 10, 10), (784, 20, 10)], [3.0], dtype=["float64", "float32"], **SMALL)
+    runs += sweep.grid([(784, 10, 10)], [0.5], cost=["cross-entropy"], init=["scaled"],
+                       lmbda=[5.0], **SMALL)
     notes = []
     records = sweep.run(runs, *mnist, client=client, out=tmp_path / "runs.jsonl", log=notes.append)
     assert identical(records, serial(runs))
-    assert [(r.sizes, r.dtype, r.seed) for r in runs] == [       # returned in the grid's order
-        (tuple(r["sizes"]), r["dtype"], r["seed"]) for r in records]
-    assert notes == [f"sweep: training 12 runs on the Dask cluster of {client.scheduler.address}"]
+    assert [(r.sizes, r.dtype, r.cost, r.seed) for r in runs] == [   # returned in the grid's order
+        (tuple(r["sizes"]), r["dtype"], r["cost"], r["seed"]) for r in records]
+    assert notes == [f"sweep: training 15 runs on the Dask cluster of {client.scheduler.address}"]
     in_file = lines_of(tmp_path / "runs.jsonl")
     assert sorted(map(sweep.record_key, in_file)) == sorted(map(sweep.record_key, records))
 
@@ -299,12 +317,18 @@ def test_without_dask_the_same_grid_runs_serially_and_says_so_first(
     ("--sizes", ["784,30,9"], "MNIST needs 784 inputs and 10 outputs"),
     ("--eta", ["1", "-2"], "argument --eta: eta must be finite and > 0, got -2.0"),
     ("--workers", ["-1"], "argument --workers: workers must be an integer >= 0, got -1"),
-    ("--cost", ["hinge"], "argument --cost: invalid choice: 'hinge'"),
 ])
 def test_bad_sweep_options_are_named(option, values, message, capsys):
     with pytest.raises(SystemExit) as exit:
         cli.main(["sweep", option, *values])
     assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_unknown_cost_is_named_before_training(tmp_path, capsys):
+    assert cli.main(["sweep", "--cost", "quadratic", "hinge", "--out", str(tmp_path / "r.jsonl")]) == 2
+    assert capsys.readouterr().err == (
+        "fastnet: error: cost must be one of 'quadratic', 'cross-entropy', got 'hinge'\n")
+    assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_an_out_file_in_a_missing_folder_is_refused_before_training(tmp_path, capsys):
