@@ -60,7 +60,7 @@ class Run(NamedTuple):
 #: A record: a run's settings, the number of training images, then what training gave:
 #: ``correct`` (test images right after each epoch, as ``fastnet train`` prints them),
 #: ``total`` (test images), ``seconds`` (wall time of the run on its worker) and
-#: ``parameters_sha256`` (of the final weights and biases: equal digests, equal networks).
+#: ``parameters_sha256`` (of the final parameters: equal digests, equal networks).
 #: A run whose weights became NaN or inf also has ``diverged`` (the message) and the
 #: counts of the epochs before.
 RECORD_FIELDS = (*Run._fields, "training_images", "correct", "total", "seconds",
@@ -165,12 +165,9 @@ def train_run(run, training, test, threads=None):
 
 
 def parameters_sha256(net):
-    """SHA-256 of a network's weights then biases, layer by layer, as stored: equal
-    digests mean bit-identical networks."""
-    digest = hashlib.sha256()
-    for array in (*net.weights, *net.biases):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+    """SHA-256 of a network's parameters (``net.parameters``, as stored): equal digests
+    mean bit-identical networks."""
+    return hashlib.sha256(np.ascontiguousarray(net.parameters).tobytes()).hexdigest()
 
 
 def _train_on_worker(run, training, test):
