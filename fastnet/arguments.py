@@ -10,6 +10,7 @@ Output paths are checked when the command line is read, before any work.
 """
 import argparse
 import functools
+import re
 
 from fastnet import _data, paths
 
@@ -35,9 +36,27 @@ def integers(name):
     return parse
 
 
-def count(name):
-    """An integer >= 1 named ``name``."""
-    return argument(int, functools.partial(_data.check_positive_int, name))
+def count(name, minimum=1):
+    """An integer >= ``minimum`` (1 unless said) named ``name``."""
+    return argument(int, functools.partial(_data.check_positive_int, name, minimum=minimum))
+
+
+def _seed_list(text):
+    """Seeds from text such as ``0-19``, ``0,1,2`` or ``0-4,10`` (ranges include both ends)."""
+    seeds = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise ValueError(f"seeds must be integers or ranges such as 0-19, 0,1,2 or 0-4,10; "
+                             f"got {text!r}")
+        seeds += range(int(match[1]), int(match[2] or match[1]) + 1)
+    return seeds
+
+
+def _percent(value):
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"must be a percentage from 0 to 100, got {value:g}")
+    return value
 
 
 def _distinct_seeds(values):
@@ -49,7 +68,8 @@ def _distinct_seeds(values):
 
 
 seed = argument(int, functools.partial(_data.check_seed, "seed"))
-seeds = argument(integers("seeds"), _distinct_seeds)
+seeds = argument(str, lambda text: _distinct_seeds(_seed_list(text)))
+percent = argument(float, _percent)
 eta = argument(float, _data.check_eta)
 lmbda = argument(float, functools.partial(_data.check_real, "lmbda", inclusive=True))
 output_file = argument(str, paths.writable_file)

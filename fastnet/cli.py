@@ -3,7 +3,8 @@
     fastnet train [--sizes 784,30,10] [--epochs 30] [--checkpoint PATH] [--resume PATH] ...
     fastnet evaluate MODEL [--data DIR]
     fastnet predict MODEL IMAGE
-    fastnet experiments chapter1 [--out DIR] [--seeds 0,1,2] ...
+    fastnet experiments chapter1 [--out DIR] [--seeds 0-9] ...
+    fastnet sweep [--sizes 784,30,10 784,100,10] [--eta 0.5 1 3] [--seeds 0-19] [--out FILE] ...
     fastnet --version
 
 This module reads the command line and prints; the argument types are
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import fastnet
-from fastnet import _data, arguments, costs, experiments, inits, paths, training
+from fastnet import _data, arguments, costs, experiments, inits, paths, sweep, training
 
 DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
@@ -68,6 +69,7 @@ def build_parser():
     _add_evaluate(commands)
     _add_predict(commands)
     _add_experiments(commands)
+    _add_sweep(commands)
     return parser
 
 
@@ -156,19 +158,98 @@ def _add_experiments(commands):
     parser = commands.add_parser("experiments", help="reproduce the chapter's experiments on MNIST")
     parser.add_argument("suite", choices=["chapter1"], help="which chapter's runs")
     parser.add_argument("--out", type=arguments.output_folder, default="results/chapter1",
-                        help="folder for table.md, epochs.csv, curves.png (default results/chapter1)")
+                        help="folder for runs.jsonl, table.md, epochs.csv, curves.png, eta.png "
+                             "(default results/chapter1); runs already in its runs.jsonl are "
+                             "not trained again")
     parser.add_argument("--epochs", type=arguments.count("epochs"), default=30,
                         help="epochs per run (default 30)")
     parser.add_argument("--batch", type=arguments.count("batch"), default=10,
                         help="mini-batch size (default 10)")
-    parser.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2],
-                        help="seeds, best of which is reported (default 0,1,2)")
+    parser.add_argument("--seeds", type=arguments.seeds, default=list(range(10)),
+                        help="seeds each run is trained with, as 0-9 or 0,1,2 (default 0-9)")
     parser.add_argument("--limit", type=arguments.count("limit"), default=None,
                         help="train on the first N training images only")
     parser.add_argument("--only", type=_names, default=None,
                         help=f"comma-separated runs, of: {', '.join(experiments.BY_NAME)}")
     _add_data(parser)
+    _add_cluster(parser)
     parser.set_defaults(run=experiments.run_chapter1)
+
+
+# -- sweep: a grid of runs on Dask ------------------------------------------------------
+def _add_sweep(commands):
+    parser = commands.add_parser(
+        "sweep", help="train every combination of settings and seeds, in parallel on Dask",
+        description="Train every combination of the settings and seeds given, one run per "
+                    "combination, each exactly as `fastnet train --seed S` would. Runs train "
+                    "in parallel on a local Dask cluster (or --scheduler's), serially without "
+                    f"Dask ({sweep.INSTALL_HINT}). Each finished run is appended to --out at "
+                    "once; the same command again trains only the runs not in it yet. At the "
+                    "end, a table per configuration of the seeds' accuracies (best epoch).")
+    parser.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
+                        nargs="+", default=[[784, 30, 10]], metavar="S",
+                        help="layer sizes, one or more (default 784,30,10)")
+    parser.add_argument("--eta", type=arguments.eta, nargs="+", default=[3.0], metavar="ETA",
+                        help="learning rates (default 3.0)")
+    parser.add_argument("--batch", type=arguments.count("batch"), nargs="+", default=[10],
+                        metavar="N", help="mini-batch sizes (default 10)")
+    parser.add_argument("--epochs", type=arguments.count("epochs"), nargs="+", default=[30],
+                        metavar="N", help="epochs per run (default 30)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], nargs="+", default=["float64"],
+                        help="float64 (default) and/or float32")
+    parser.add_argument("--seeds", type=arguments.seeds, nargs="+", default=[list(range(10))],
+                        metavar="SEEDS", help="seeds, as 0-19, 0,1,2 or 0-4,10 (default 0-9)")
+    parser.add_argument("--cost", choices=list(costs.COSTS), nargs="+", default=["quadratic"],
+                        help="costs (default quadratic, the chapter's)")
+    parser.add_argument("--init", choices=list(inits.INITS), nargs="+", default=["chapter"],
+                        help="weight initialisations (default chapter, N(0, 1); scaled: "
+                             "N(0, 1/inputs))")
+    parser.add_argument("--lmbda", type=arguments.lmbda, nargs="+", default=[0.0], metavar="LMBDA",
+                        help="L2 regularisation parameters (default 0.0)")
+    parser.add_argument("--limit", type=arguments.count("limit"), default=None, metavar="N",
+                        help="train on the first N training images only")
+    _add_data(parser)
+    parser.add_argument("--out", type=arguments.output_file, default="sweep.jsonl", metavar="FILE",
+                        help="append one JSON line per finished run here; runs already in it "
+                             "are not trained again (default sweep.jsonl)")
+    parser.add_argument("--threshold", type=arguments.percent, default=95.0, metavar="PERCENT",
+                        help="the table counts the seeds reaching this accuracy (default 95)")
+    parser.add_argument("--plot", type=arguments.output_file, default=None, metavar="PNG",
+                        help="also draw accuracy against eta and sizes, spread over seeds "
+                             "(needs matplotlib)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or lines")
+    _add_cluster(parser)
+    parser.set_defaults(run=run_sweep)
+
+
+def _add_cluster(parser):
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786) "
+                             "instead of a local one")
+    parser.add_argument("--workers", type=arguments.count("workers", minimum=0), default=None,
+                        metavar="N", help="worker processes of the local cluster (default: one "
+                                          "per core; 0: train one run after another in this process)")
+
+
+def run_sweep(args):
+    """Train the runs of the grid not yet in --out, then print the table (and draw the plot)."""
+    from fastnet import mnist_loader, sweep_report
+
+    runs = sweep.grid(args.sizes, args.eta, args.batch, args.epochs, args.dtype,
+                      [seed for seeds in args.seeds for seed in seeds], args.cost, args.init,
+                      args.lmbda)
+    (X, y), _, test = mnist_loader.load_data(args.data)
+    training = (X[:args.limit], y[:args.limit])
+    todo = sweep.missing(runs, len(training[1]), sweep.load_records(args.out))
+    with sweep_report.Progress(len(todo), args.quiet) as progress:
+        records = sweep.run(runs, training, test, out=args.out, scheduler=args.scheduler,
+                            workers=args.workers, on_result=progress)
+    print(f"Test accuracy of each run's best epoch on {len(test[1])} test images, over seeds:\n")
+    print(sweep_report.markdown_table(records, args.threshold), end="")
+    if args.plot is not None and not sweep_report.plot(records, args.plot, args.threshold):
+        print("fastnet sweep: no plot: matplotlib is not installed (pip install "
+              "'fastnet-nndl[plot]')", file=sys.stderr)
+    return 0
 
 
 # -- train ----------------------------------------------------------------------------------

@@ -1,28 +1,33 @@
 """``fastnet experiments chapter1``: the chapter's MNIST runs, reproduced and compared.
 
 The runs are data (``CHAPTER1``, a list of ``Experiment``); ``run`` trains each one once
-per seed and returns every epoch's result; ``write_outputs`` turns that into a Markdown
-table beside the chapter's figures, a CSV of every epoch, and learning curves (PNG, with
-the optional ``plot`` extra).
+per seed on the sweep engine (``fastnet.sweep``: in parallel on Dask) and returns every
+run's record; ``write_outputs`` turns them into Markdown tables of the distribution over
+seeds beside the chapter's figures, a CSV of every epoch, and plots (PNG, with the optional
+``plot`` extra). The records themselves stream to ``runs.jsonl`` in the output folder, so
+an interrupted command, run again, trains only the runs still missing.
 """
 import csv
-import random
+import statistics
 import sys
 import time
-from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
+from fastnet import sweep
+from fastnet.sweep_report import (Progress, accuracies, dashed, draw_panels, final,
+                                  markdown_table as sweep_table, peak, plot as plot_sweep, spread)
 
 #: Layer sizes of the learning-rate sweep; every run with these sizes is part of it.
 SWEEP_SIZES = (784, 30, 10)
+#: The accuracy the learning-rate sweep table counts seeds against: the chapter's "about 95%".
+SWEEP_THRESHOLD = 95.0
 
 
 class Experiment(NamedTuple):
     """One training set-up: what it is, what the chapter reports, what would confirm it.
 
-    ``peak_at_least``: the best epoch of the best seed must reach this accuracy (percent).
-    ``final_within``: the best seed's last-epoch accuracy must lie in this range (percent).
+    A seed's run behaves as the chapter says when its best epoch reaches ``peak_at_least``
+    (percent), and its last epoch's accuracy lies in ``final_within`` (percent), where given.
     """
     name: str
     sizes: tuple[int, ...]
@@ -60,66 +65,63 @@ def sweep_runs(experiments):
     return sorted((e for e in experiments if e.sizes == SWEEP_SIZES), key=lambda e: e.eta)
 
 
-def run(experiments, training, test, seeds, epochs, mini_batch_size=10, log=None):
-    """Train every experiment once per seed: ``{name: {seed: [EpochResult, ...]}}``.
+def runs(experiments, seeds, epochs, mini_batch_size=10):
+    """The sweep's runs for ``experiments``: each with each seed (a run two share, once)."""
+    return list(dict.fromkeys(each for e in experiments for each in sweep.grid(
+        [e.sizes], [e.eta], [mini_batch_size], [epochs], seeds=seeds)))
 
-    Seed ``s`` means ``random.seed(s); np.random.seed(s)`` before ``Network(sizes)``, as a
-    reader of the chapter would. ``log`` (a callable) gets a line per finished training.
+
+def run(experiments, training, test, seeds, epochs, mini_batch_size=10, **engine):
+    """Train every experiment once per seed on the sweep engine: ``{name: {seed: record}}``.
+
+    Seed ``s`` trains as ``fastnet train --seed s`` does (``random.seed(s);
+    np.random.seed(s)`` before ``Network(sizes)``). ``engine``: ``sweep.run``'s keyword
+    arguments (``out``, ``client``, ``scheduler``, ``workers``, ``on_result``, ``log``).
     """
-    from fastnet import network
-
-    results = {}
-    started = time.perf_counter()
-    for experiment in experiments:
-        results[experiment.name] = {}
-        for seed in seeds:
-            random.seed(seed)
-            np.random.seed(seed)
-            net = network.Network(list(experiment.sizes))
-            epochs_run = list(net.train(training, epochs, mini_batch_size, experiment.eta, test))
-            results[experiment.name][seed] = epochs_run
-            if log is not None:
-                log(_progress_line(experiment, seed, epochs_run, time.perf_counter() - started))
-    return results
+    records = sweep.run(runs(experiments, seeds, epochs, mini_batch_size), training, test,
+                        **engine)
+    by_setting = {(tuple(r["sizes"]), r["eta"], r["seed"]): r for r in records}
+    return {e.name: {seed: by_setting[e.sizes, e.eta, seed] for seed in seeds}
+            for e in experiments}
 
 
-def _progress_line(experiment, seed, epochs_run, elapsed):
-    seconds = sum(result.seconds for result in epochs_run)
-    return (f"{experiment.name} seed {seed}: peak {peak(epochs_run):.2f}%, "
-            f"final {final(epochs_run):.2f}% ({seconds:.1f} s; {elapsed:.0f} s elapsed)")
-
-
-def accuracy(result):
-    """An ``EpochResult``'s test accuracy in percent."""
-    return 100.0 * result.correct / result.total
-
-
-def peak(epochs_run):
-    """The best epoch's accuracy (percent) of one training."""
-    return max(accuracy(result) for result in epochs_run)
-
-
-def final(epochs_run):
-    """The last epoch's accuracy (percent) of one training."""
-    return accuracy(epochs_run[-1])
-
-
-def best_of_seeds(by_seed, measure):
-    """``measure`` (``peak`` or ``final``) of the best seed, like the chapter's best of three."""
-    return max(measure(epochs_run) for epochs_run in by_seed.values())
-
-
-def verdict(experiment, by_seed):
-    """"yes" / "no" whether a run behaves as the chapter says, "—" where it says nothing testable."""
+def behaves(experiment, record):
+    """Whether one seed's run does what the chapter says; None where it says nothing testable."""
     checks = []
     if experiment.peak_at_least is not None:
-        checks.append(best_of_seeds(by_seed, peak) >= experiment.peak_at_least)
+        checks.append(peak(record) >= experiment.peak_at_least)
     if experiment.final_within is not None:
         low, high = experiment.final_within
-        checks.append(low <= best_of_seeds(by_seed, final) <= high)
-    if not checks:
-        return "—"
-    return "yes" if all(checks) else "no"
+        checks.append(low <= final(record) <= high)
+    return all(checks) if checks else None
+
+
+def claim(experiment):
+    """What ``behaves`` checks, in words ("reach 96%"); None where nothing is checked."""
+    words = []
+    if experiment.peak_at_least is not None:
+        words.append(f"reach {experiment.peak_at_least:g}%")
+    if experiment.final_within is not None:
+        words.append("end within {:g}-{:g}%".format(*experiment.final_within))
+    return " and ".join(words) or None
+
+
+def agreement(experiment, by_seed):
+    """How many seeds behave as the chapter says, as "3 of 10"; "—" where it says nothing
+    testable."""
+    verdicts = [behaves(experiment, record) for record in by_seed.values()]
+    return "—" if claim(experiment) is None else f"{sum(verdicts)} of {len(verdicts)}"
+
+
+def summary(experiment, by_seed):
+    """One line: the chapter's figure beside the distribution over seeds."""
+    s = spread(list(by_seed.values()), 0.0)
+    line = (f"{experiment.name} ({dashed(experiment.sizes)}, eta {experiment.eta:g}): chapter "
+            f"{experiment.chapter}; fastnet over {s.seeds} seeds: best {s.best:.2f}%, median "
+            f"{s.median:.2f}%, worst {s.worst:.2f}%")
+    if claim(experiment) is not None:
+        line += f"; {agreement(experiment, by_seed)} seeds {claim(experiment)}"
+    return line
 
 
 # -- outputs ------------------------------------------------------------------------------
@@ -133,74 +135,58 @@ def markdown_table(experiments, results):
 def _chapter_table(experiments, results):
     if not experiments:
         return ""
-    lines = ["| run | sizes | eta | chapter | fastnet peak (best seed) | fastnet final epoch "
-             "(best seed) | chapter says | behaves as the chapter says |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| run | sizes | eta | chapter | fastnet best | median | worst "
+             "| seeds as the chapter says | chapter says |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for e in experiments:
-        by_seed = results[e.name]
-        lines.append(f"| {e.name} | {_dashed(e.sizes)} | {e.eta:g} | {e.chapter} "
-                     f"| {best_of_seeds(by_seed, peak):.2f}% | {best_of_seeds(by_seed, final):.2f}% "
-                     f"| {e.says} | {verdict(e, by_seed)} |")
+        s = spread(list(results[e.name].values()), 0.0)
+        checked = "—" if claim(e) is None else f"{agreement(e, results[e.name])} {claim(e)}"
+        lines.append(f"| {e.name} | {dashed(e.sizes)} | {e.eta:g} | {e.chapter} "
+                     f"| {s.best:.2f}% | {s.median:.2f}% | {s.worst:.2f}% | {checked} | {e.says} |")
     return "\n".join(lines) + "\n"
 
 
 def _sweep_table(experiments, results):
     if not experiments:
         return ""
-    lines = [f"Learning-rate sweep, {_dashed(SWEEP_SIZES)}:", "",
-             "| eta | peak (best seed) | final epoch (best seed) |", "| --- | --- | --- |"]
-    lines += [f"| {e.eta:g} | {best_of_seeds(results[e.name], peak):.2f}% "
-              f"| {best_of_seeds(results[e.name], final):.2f}% |" for e in experiments]
-    return "\n".join(lines) + "\n"
+    records = [record for e in experiments for record in results[e.name].values()]
+    return (f"Learning-rate sweep, {dashed(SWEEP_SIZES)}:\n\n"
+            + sweep_table(records, SWEEP_THRESHOLD))
 
 
-def _dashed(sizes):
-    """784-30-10 for (784, 30, 10)."""
-    return "-".join(str(size) for size in sizes)
-
-
-CSV_COLUMNS = ["run", "sizes", "eta", "seed", "epoch", "correct", "total", "accuracy", "seconds"]
+CSV_COLUMNS = ["run", "sizes", "eta", "seed", "epoch", "correct", "total", "accuracy"]
 
 
 def csv_rows(experiments, results):
     """One row per epoch of every run and seed, as ``CSV_COLUMNS``."""
     for experiment in experiments:
-        for seed, epochs_run in results[experiment.name].items():
-            for result in epochs_run:
-                yield [experiment.name, _dashed(experiment.sizes), f"{experiment.eta:g}", seed,
-                       result.epoch, result.correct, result.total, f"{accuracy(result):.2f}",
-                       f"{result.seconds:.3f}"]
+        for seed, record in results[experiment.name].items():
+            for epoch, (correct, percent) in enumerate(zip(record["correct"], accuracies(record))):
+                yield [experiment.name, dashed(experiment.sizes), f"{experiment.eta:g}", seed,
+                       epoch, correct, record["total"], f"{percent:.2f}"]
 
 
 def plot_curves(experiments, results, path):
-    """Test accuracy per epoch of each run's best seed, the chapter's runs beside the sweep.
-
-    Returns False, writing nothing, when matplotlib is not installed.
-    """
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    panels = [(runs, title) for runs, title in
+    """Test accuracy per epoch of each run, median over seeds and their range, the
+    chapter's runs beside the sweep. Returns False, writing nothing, without matplotlib."""
+    panels = [(chosen, title) for chosen, title in
               [(chapter_runs(experiments), "the chapter's runs"),
-               (sweep_runs(experiments), f"learning-rate sweep, {_dashed(SWEEP_SIZES)}")] if runs]
-    figure, axes = plt.subplots(1, len(panels), figsize=(8 * len(panels), 4.5), squeeze=False)
-    for ax, (runs, title) in zip(axes[0], panels):
-        _plot_panel(ax, runs, results, title)
-    figure.suptitle("Chapter 1 on fastnet: test accuracy per epoch (best seed of each run)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return True
+               (sweep_runs(experiments), f"learning-rate sweep, {dashed(SWEEP_SIZES)}")] if chosen]
+    seeds = len(next(iter(results.values())))
+    return draw_panels(path, panels, lambda ax, panel: _plot_panel(ax, *panel, results),
+                       f"Chapter 1 on fastnet: test accuracy per epoch, median over {seeds} "
+                       "seeds (line) and their range (band)", width=8)
 
 
-def _plot_panel(ax, experiments, results, title):
+def _plot_panel(ax, experiments, title, results):
     for experiment in experiments:
-        epochs_run = max(results[experiment.name].values(), key=peak)
-        ax.plot([r.epoch for r in epochs_run], [accuracy(r) for r in epochs_run],
-                marker=".", label=f"{_dashed(experiment.sizes)}, eta {experiment.eta:g}")
+        curves = [accuracies(record) for record in results[experiment.name].values()]
+        epochs = range(min(len(curve) for curve in curves))
+        by_epoch = [[curve[j] for curve in curves] for j in epochs]
+        line, = ax.plot(epochs, [statistics.median(values) for values in by_epoch], marker=".",
+                        label=f"{dashed(experiment.sizes)}, eta {experiment.eta:g}")
+        ax.fill_between(epochs, [min(values) for values in by_epoch],
+                        [max(values) for values in by_epoch], color=line.get_color(), alpha=0.15)
     ax.set(title=title, xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
@@ -208,24 +194,33 @@ def _plot_panel(ax, experiments, results, title):
 
 
 def write_outputs(experiments, results, out, header, log):
-    """Write table.md, epochs.csv and (with matplotlib) curves.png into the folder ``out``."""
+    """Write table.md, epochs.csv and (with matplotlib) curves.png and eta.png into the
+    folder ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(header + "\n" + markdown_table(experiments, results))
     with open(out / "epochs.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(csv_rows(experiments, results))
+    sweep_records = [r for e in sweep_runs(experiments) for r in results[e.name].values()]
     if plot_curves(experiments, results, out / "curves.png"):
-        log(f"wrote table.md, epochs.csv and curves.png in {out}")
+        plotted = ["curves.png"]
+        if sweep_records and plot_sweep(sweep_records, out / "eta.png", SWEEP_THRESHOLD):
+            plotted.append("eta.png")
+        log(f"wrote runs.jsonl, table.md, epochs.csv and {' and '.join(plotted)} in {out}")
     else:
-        log(f"wrote table.md and epochs.csv in {out}; no curves.png: matplotlib is not "
+        log(f"wrote runs.jsonl, table.md and epochs.csv in {out}; no plots: matplotlib is not "
             "installed (pip install 'fastnet-nndl[plot]')")
 
 
 # -- the command (its arguments are in cli.py, with the other commands') ------------------
 def run_chapter1(args):
-    """Run the selected experiments and write the outputs; progress goes to stderr."""
+    """Run the selected experiments and write the outputs; progress and notes go to
+    stderr, a line per chapter run to stdout."""
+    notes = []
+
     def log(line):
+        notes.append(line)
         print(line, file=sys.stderr, flush=True)
 
     from fastnet import mnist_loader
@@ -233,10 +228,27 @@ def run_chapter1(args):
     (X, y), _, test = mnist_loader.load_data(args.data)
     training = (X[:args.limit], y[:args.limit])
     experiments = [BY_NAME[name] for name in args.only] if args.only else CHAPTER1
+    args.out.mkdir(parents=True, exist_ok=True)
+    records_file = args.out / "runs.jsonl"
+    todo = sweep.missing(runs(experiments, args.seeds, args.epochs, args.batch),
+                         len(training[1]), sweep.load_records(records_file))
     started = time.perf_counter()
-    results = run(experiments, training, test, args.seeds, args.epochs, args.batch, log)
-    header = (f"{args.epochs} epochs, mini-batch {args.batch}, seeds {','.join(map(str, args.seeds))}, "
-              f"{len(training[1])} training images, {len(test[1])} test images; "
-              f"{time.perf_counter() - started:.0f} s of training and testing.\n")
+    with Progress(len(todo)) as progress:
+        results = run(experiments, training, test, args.seeds, args.epochs, args.batch,
+                      out=records_file, scheduler=args.scheduler, workers=args.workers,
+                      on_result=progress, log=log)
+    header = (f"{args.epochs} epochs, mini-batch {args.batch}, seeds {seeds_text(args.seeds)}, "
+              f"{len(training[1])} training images, {len(test[1])} test images.\n"
+              f"Run: {notes[0].removeprefix('sweep: ')}; {time.perf_counter() - started:.0f} s "
+              "wall time, testing included.\n")
     write_outputs(experiments, results, args.out, header, log)
+    for experiment in chapter_runs(experiments):
+        print(summary(experiment, results[experiment.name]))
     return 0
+
+
+def seeds_text(seeds):
+    """0-9 for 0, 1, ..., 9; else the seeds joined by commas."""
+    if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
