@@ -22,10 +22,7 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 import os
-import random
-import re
 import sys
 import threading
 import time

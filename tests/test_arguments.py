@@ -30,11 +30,13 @@ def test_train_and_experiments_take_counts_alike(run, tmp_path, command, option,
     (["train", "--seed", "-1"], "argument --seed: seed must be an integer from 0 to 2**32 - 1, got -1"),
     (["train", "--seed", "4294967296"], "argument --seed: seed must be an integer from 0 to 2**32 - 1, "
                                         "got 4294967296"),
-    (["experiments", "chapter1", "--seeds", "-1"], "argument --seeds: seeds[0] must be an integer "
-                                                   "from 0 to 2**32 - 1, got -1"),
+    (["experiments", "chapter1", "--seeds", "-1"], "argument --seeds: seeds must be integers or "
+                                                   "ranges such as 0-19, 0,1,2 or 0-4,10; got '-1'"),
     (["experiments", "chapter1", "--seeds", "0,4294967296"], "argument --seeds: seeds[1] must be an "
                                                              "integer from 0 to 2**32 - 1, got 4294967296"),
-    (["experiments", "chapter1", "--seeds", "0,a"], "argument --seeds: invalid seeds value: '0,a'"),
+    (["experiments", "chapter1", "--seeds", "0,a"], "argument --seeds: seeds must be integers or "
+                                                    "ranges such as 0-19, 0,1,2 or 0-4,10; got '0,a'"),
+    (["experiments", "chapter1", "--seeds", "0-2,1"], "argument --seeds: seeds must differ, got 1 twice"),
     (["experiments", "chapter1", "--seeds", "1,2,1"], "argument --seeds: seeds must differ, got 1 twice"),
     (["train", "--threads", "0"], "argument --threads: threads must be an integer >= 1, got 0"),
     (["train", "--lmbda", "-1"], "argument --lmbda: lmbda must be finite and >= 0, got -1.0"),

@@ -1,7 +1,6 @@
 """fastnet.datasets: data-set records, finding and downloading their files, loading them."""
 import gzip
 import hashlib
-import os
 import pickle
 import signal
 import socket

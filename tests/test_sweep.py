@@ -326,15 +326,19 @@ def test_bad_sweep_options_are_named(option, values, message, capsys):
 
 
 def test_an_unknown_cost_is_named_before_training(tmp_path, capsys):
-    assert cli.main(["sweep", "--cost", "quadratic", "hinge", "--out", str(tmp_path / "r.jsonl")]) == 2
-    assert capsys.readouterr().err == (
-        "fastnet: error: cost must be one of 'quadratic', 'cross-entropy', got 'hinge'\n")
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["sweep", "--cost", "quadratic", "hinge", "--out", str(tmp_path / "r.jsonl")])
+    assert exited.value.code == 2
+    assert "argument --cost: invalid choice: 'hinge'" in capsys.readouterr().err
     assert not (tmp_path / "r.jsonl").exists()
 
 
 def test_an_out_file_in_a_missing_folder_is_refused_before_training(tmp_path, capsys):
-    assert cli.main(["sweep", "--out", str(tmp_path / "nope" / "runs.jsonl")]) == 2
-    assert capsys.readouterr().err == f"fastnet sweep: error: --out: no folder {tmp_path / 'nope'}\n"
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["sweep", "--out", str(tmp_path / "nope" / "runs.jsonl")])
+    assert exited.value.code == 2
+    assert f"argument --out: {tmp_path / 'nope' / 'runs.jsonl'}: no folder {tmp_path / 'nope'}" in (
+        capsys.readouterr().err)
 
 
 # -- what a user reads: the table and the plot ---------------------------------------------
