@@ -20,7 +20,8 @@ SHORT = 0.7        # ... of which one is shorter than this share of the line, ar
 DOT = 0.4          # a piece under this share of the line's height and width is a dot or a
 NEAR = 0.3         # fragment: part of a digit within this share of the line, else dropped
 WIDE = 1.5         # a piece wider than this many lines is neighbours that touch (99% of
-                   # MNIST's digits are less than 1.45 times as wide as tall)
+                   # MNIST's digits are less than 1.45 times as wide as tall) ...
+DIGIT_WIDTH = 0.7  # ... each about this many lines wide (MNIST's mean: 0.78 of the height)
 
 
 class Digit(NamedTuple):
@@ -79,8 +80,8 @@ def segment(ink):
     _, ndimage = images.libraries()
     pieces = [Piece(rows.start, rows.stop, cols.start, cols.stop, frozenset([label]))
               for label, (rows, cols) in enumerate(ndimage.find_objects(ink.labels), start=1)]
+    pieces = _merge_stacked(pieces, _line_height(pieces))
     line = _line_height(pieces)
-    pieces = _merge_stacked(pieces, line)
     pieces = _merge_dots(pieces, line)
     pieces = [part for piece in pieces for part in _split(ink, piece, line)]
     return sorted(pieces, key=lambda piece: piece.left + piece.right)
@@ -131,18 +132,22 @@ def _merge_dots(pieces, line):
 
 
 def _split(ink, piece, line):
-    """``piece`` cut at the column with the least ink (in its middle half) while wider than
-    ``WIDE`` lines: neighbours that touch."""
+    """``piece`` cut into as many digits as its width holds (``DIGIT_WIDTH`` lines each) if
+    wider than ``WIDE`` lines (neighbours that touch); each cut at the column with the least
+    ink within a third of a digit's width of where the even division would cut."""
     if piece.width <= WIDE * line:
         return [piece]
+    count = max(2, round(piece.width / (DIGIT_WIDTH * line)))
     column_ink = piece.ink(ink).sum(axis=0)
-    quarter = piece.width // 4
-    middle = np.arange(quarter, piece.width - quarter)
-    centre = (piece.width - 1) / 2
-    cut = middle[np.lexsort((np.abs(middle - centre), column_ink[middle]))[0]]
-    parts = [_fit_rows(ink, piece._replace(right=piece.left + cut)),
-             _fit_rows(ink, piece._replace(left=piece.left + cut))]
-    return [cut_part for part in parts if part for cut_part in _split(ink, part, line)]
+    step = piece.width / count
+    cuts = [0]
+    for expected in step * np.arange(1, count):
+        near = np.arange(max(cuts[-1] + 1, round(expected - step / 3)), round(expected + step / 3) + 1)
+        cuts.append(int(near[np.lexsort((np.abs(near - expected), column_ink[near]))[0]]))
+    cuts.append(piece.width)
+    parts = [_fit_rows(ink, piece._replace(left=piece.left + start, right=piece.left + end))
+             for start, end in zip(cuts, cuts[1:])]
+    return [part for part in parts if part]
 
 
 def _fit_rows(ink, piece):
