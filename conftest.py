@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fastnet.datasets import MNIST_FILES
+from fastnet.datasets import MNIST
 
 ROOT = Path(__file__).resolve().parent
 
@@ -20,7 +20,7 @@ def _candidates():
 def mnist_dir():
     """The folder holding the four MNIST IDX files; fails under CI when absent, else skips."""
     for folder in _candidates():
-        if all((folder / name).is_file() for name in MNIST_FILES):
+        if all((folder / name).is_file() for name in MNIST.files):
             return folder
     message = "MNIST files not found in $FASTNET_DATA, data/ or ../shared/data/mnist"
     if os.environ.get("CI"):

@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
+from fastnet.datasets import MNIST
+
 IMAGES = 50_000   # one epoch of the chapter's training set; times are scaled to it
-INPUTS, OUTPUTS = 784, 10
 
 
 def flops_per_sample(sizes):
@@ -41,8 +42,8 @@ def images():
     """MNIST-shaped float32 inputs in [0, 1] (the loader's dtype) and one-hot targets;
     timings do not depend on the digits."""
     rng = np.random.default_rng(0)
-    X = rng.random((IMAGES, INPUTS), dtype=np.float32)
-    T = np.eye(OUTPUTS)[rng.integers(0, OUTPUTS, IMAGES)]
+    X = rng.random((IMAGES, MNIST.inputs), dtype=np.float32)
+    T = np.eye(MNIST.classes)[rng.integers(0, MNIST.classes, IMAGES)]
     return X, T
 
 

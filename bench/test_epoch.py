@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fastnet.network as network
-from bench.conftest import IMAGES, INPUTS, OUTPUTS, flops_per_sample, interleaved
+from fastnet.datasets import MNIST
+from bench.conftest import IMAGES, flops_per_sample, interleaved
 from bench.peers import PEERS
 
 HIDDEN = [30, 100, 1000, 4096]
@@ -35,8 +36,8 @@ def fastnet_epoch(sizes, dtype, threads, X, T, batch):
     net = network.Network(sizes, dtype=dtype, threads=threads)
     T = T.astype(dtype)   # X stays float32, as the loader gives MNIST
     order = np.random.permutation(X.shape[0])
-    net._train_samples(X, T, order[:batch], batch, 3.0)   # compile outside the timing
-    return lambda: net._train_samples(X, T, order, batch, 3.0)
+    net._train_samples(X, T, order[:batch], batch, 3.0, 1.0)   # compile outside the timing
+    return lambda: net._train_samples(X, T, order, batch, 3.0, 1.0)
 
 
 def peer_epoch(cls, sizes, dtype, X, T, batch):
@@ -56,7 +57,7 @@ def reference_epoch(sizes, X, T):
 @pytest.mark.parametrize("batch", [10, 100])
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_epoch(benchmark, images, gemm_flops, smoke, hidden, batch, dtype):
-    sizes = [INPUTS, hidden, OUTPUTS]
+    sizes = [MNIST.inputs, hidden, MNIST.classes]
     n = 2 * batch if smoke else TIMED[hidden]
     X, T = images[0][:n], images[1][:n]
     runs = {f"fastnet_{threads}t": fastnet_epoch(sizes, dtype, threads, X, T, batch)

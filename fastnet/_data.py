@@ -7,7 +7,8 @@ Every check is vectorised; nothing here runs per mini-batch.
 """
 import math
 import numbers
-from collections.abc import Iterable
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,27 +22,47 @@ def check_positive_int(name, value, minimum=1):
     return int(value)
 
 
+def check_real(name, value, minimum=0.0, inclusive=False):
+    """``value`` as a float: finite and > ``minimum`` (>= with ``inclusive``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    try:
+        real = float(value)
+    except OverflowError:  # an int beyond float range
+        real = math.inf
+    if not math.isfinite(real) or real < minimum or (real == minimum and not inclusive):
+        raise ValueError(f"{name} must be finite and {'>=' if inclusive else '>'} {minimum:g}, "
+                         f"got {value!r}")
+    return real
+
+
 def check_eta(eta):
     """The learning rate as a float: finite and > 0."""
-    if isinstance(eta, (bool, np.bool_)) or not isinstance(eta, numbers.Real):
-        raise TypeError(f"eta must be a real number, got {eta!r} ({type(eta).__name__})")
-    try:
-        value = float(eta)
-    except OverflowError:  # an int beyond float range
-        value = math.inf
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"eta must be finite and > 0, got {eta!r}")
-    return value
+    return check_real("eta", eta)
+
+
+def check_decay(eta, lmbda, n):
+    """The factor ``1 - eta * lmbda / n`` by which L2 regularisation scales the weights
+    each step; it must stay positive, or every step would flip or zero the weights."""
+    lmbda = check_real("lmbda", lmbda, inclusive=True)
+    decay = 1.0 - eta * lmbda / n
+    if decay <= 0:
+        raise ValueError(f"lmbda={lmbda:g} is too large for eta={eta:g} and {n} training samples: "
+                         f"each step would scale the weights by 1 - eta * lmbda / n = {decay:g}; "
+                         f"it must stay above 0")
+    return decay
 
 
 def check_sizes(sizes):
-    """The layer sizes as a list of ints: at least two, each a positive integer."""
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
-        raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r}")
+    """The layer sizes as a tuple of ints: at least two, each a positive integer, from an
+    ordered sequence (a set would put the layers in an arbitrary order)."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (Sequence, np.ndarray)):
+        raise TypeError(f"sizes must be a list of layer sizes such as [784, 30, 10], got {sizes!r}"
+                        + (" (a set has no order)" if isinstance(sizes, (set, frozenset)) else ""))
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must name at least 2 layers (inputs and outputs), got {sizes!r}")
-    return [check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+    return tuple(check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
 
 
 def check_dtype(dtype):
@@ -56,7 +77,11 @@ def check_dtype(dtype):
 
 
 def check_order(order, n):
-    """``order`` unchanged if it is a permutation of ``range(n)`` (the kernels index with it)."""
+    """``order`` unchanged if it is a list holding a permutation of ``range(n)`` (it is
+    shuffled in place, and the kernels index with it)."""
+    if not isinstance(order, list):
+        raise TypeError(f"order must be a list of the sample indices (it is shuffled in place), "
+                        f"got a {type(order).__name__}")
     indices = np.asarray(order)
     if (indices.shape != (n,) or not np.issubdtype(indices.dtype, np.integer)
             or not np.array_equal(np.sort(indices), np.arange(n))):
@@ -123,6 +148,17 @@ def check_finite(name, X):
         raise ValueError(f"{name} must be finite, but sample {bad} holds NaN or inf")
 
 
+def check_finite_values(name, values):
+    """Reject an array of parameters that is not numbers or holds NaN or inf, naming where."""
+    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
+    finite = np.isfinite(values)
+    if not finite.all():
+        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{name} must be finite, but holds {values[where]} at index "
+                         f"{where[0] if len(where) == 1 else where}")
+
+
 def check_width(name, X, n_inputs):
     if X.shape[1] != n_inputs:
         raise ValueError(f"{name} inputs have {X.shape[1]} values per sample, "
@@ -166,9 +202,26 @@ def labels(name, y, n_outputs):
     return np.argmax(_check_targets(name, y, n_outputs), axis=1)
 
 
-def inputs(X, dtype):
+def inputs(name, X, dtype):
     """``X`` as a C-contiguous float array the kernels can read: float32 inputs stay float32
-    (exact in a float64 network); anything else becomes the network's ``dtype``."""
-    if X.dtype != np.float32:
-        X = X.astype(dtype, copy=False)
+    (exact in a float64 network); anything else becomes the network's ``dtype``.
+
+    uint8 inputs holding values above 1 are image bytes (0..255): they are scaled to [0, 1]
+    as MNIST's loader does, with a warning. Values too large for ``dtype`` are an error.
+    """
+    if X.dtype == np.uint8 and X.size and X.max() > 1:
+        warnings.warn(f"{name} are bytes 0..255 (uint8); fastnet divided them by 255 to get "
+                      f"pixels in [0, 1], as MNIST's loader does. Pass floats to silence this.",
+                      UserWarning, stacklevel=4)
+        X = X.astype(np.float32)
+        X /= np.float32(255)
+    elif X.dtype != np.float32:
+        with np.errstate(over="ignore"):
+            converted = X.astype(dtype, copy=False)
+        if converted.dtype.itemsize < X.dtype.itemsize and not np.isfinite(converted).all():
+            bad = int(np.argwhere(~np.isfinite(converted))[0, 0])
+            raise ValueError(f"{name}: values too large for {np.dtype(dtype).name} (sample {bad} "
+                             f"reaches {np.abs(X[bad]).max():g}); scale them, to about [0, 1] "
+                             f"like MNIST's pixels")
+        X = converted
     return np.ascontiguousarray(X)

@@ -32,12 +32,16 @@ import numpy as np
 from numba import njit, prange
 
 from fastnet._codegen import wide_vectors
+from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 from fastnet._exp import exp
 from fastnet._fpenv import flush_subnormals, restore
 
 # Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
 # code without compiling (or loading) them, and nothing else would start the pool first.
 numba.get_num_threads()
+
+_quadratic_delta, _cross_entropy_delta = QUADRATIC.kernel_delta, CROSS_ENTROPY.kernel_delta
+CROSS_ENTROPY_CODE = CROSS_ENTROPY.code
 
 # Reassociation lets reductions vectorise; no nnan/ninf, so non-finite values stay visible.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -178,15 +182,17 @@ def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
 
 # -- backward ----------------------------------------------------------------------------
 @njit(cache=True, fastmath=FASTMATH)
-def _output_deltas(A, D, targets, order, start, m):
-    """``D = (a - t) a (1 - a)``: the quadratic cost's deltas at the output layer."""
+def _output_deltas(A, D, targets, order, start, m, cost):
+    """``D = dC/dz`` at the output layer for the cost with code ``cost`` (see ``costs``)."""
     wide_vectors()
-    one = A.dtype.type(1.0)
     for i in range(m):
         t = targets[order[start + i]]
-        for j in range(A.shape[1]):
-            a = A[i, j]
-            D[i, j] = (a - t[j]) * a * (one - a)
+        if cost == CROSS_ENTROPY_CODE:
+            for j in range(A.shape[1]):
+                D[i, j] = _cross_entropy_delta(A[i, j], t[j])
+        else:
+            for j in range(A.shape[1]):
+                D[i, j] = _quadratic_delta(A[i, j], t[j])
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -217,19 +223,23 @@ def _input_deltas(W, D, A, P, m, k0, k1):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
-    """``W_out[j, k] -= scale * sum_i D[i, j] A[i, k]`` for ``j_lo <= j < j_hi``, ``k0 <= k < k1``.
+def _descend(W_out, scale, decay, D, A, m, j_lo, j_hi, k0, k1):
+    """``W_out[j, k] = decay * W_out[j, k] - scale * sum_i D[i, j] A[i, k]`` for
+    ``j_lo <= j < j_hi``, ``k0 <= k < k1`` (``decay`` is L2 weight decay; 1 leaves
+    the weights' own term exact, as ``w * 1 - s`` rounds like ``w - s``).
 
     4 rows x 5 samples per inner loop, then the rows left over one at a time; an edge
     group of samples repeats the last sample with a zero delta. (Repeating a row instead
     would alias two written rows, and LLVM would fall back to scalar code.)
     """
     wide_vectors()
+    one = D.dtype.type(1.0)
     j_four = j_lo + (j_hi - j_lo) // 4 * 4
     for j0 in range(j_lo, j_four, 4):
         w0, w1 = W_out[j0, k0:k1], W_out[j0 + 1, k0:k1]
         w2, w3 = W_out[j0 + 2, k0:k1], W_out[j0 + 3, k0:k1]
         for i0 in range(0, m, 5):
+            d = decay if i0 == 0 else one   # decay once per step, with the first samples
             a0, a1, a2, a3, a4 = _rows5(A, i0, m, k0, k1)
             c00, c01, c02, c03, c04 = _deltas5(D, i0, j0, m, scale)
             c10, c11, c12, c13, c14 = _deltas5(D, i0, j0 + 1, m, scale)
@@ -237,17 +247,18 @@ def _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1):
             c30, c31, c32, c33, c34 = _deltas5(D, i0, j0 + 3, m, scale)
             for k in range(k1 - k0):
                 x0, x1, x2, x3, x4 = a0[k], a1[k], a2[k], a3[k], a4[k]
-                w0[k] -= c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3 + c04 * x4
-                w1[k] -= c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3 + c14 * x4
-                w2[k] -= c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3 + c24 * x4
-                w3[k] -= c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3 + c34 * x4
+                w0[k] = w0[k] * d - (c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3 + c04 * x4)
+                w1[k] = w1[k] * d - (c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3 + c14 * x4)
+                w2[k] = w2[k] * d - (c20 * x0 + c21 * x1 + c22 * x2 + c23 * x3 + c24 * x4)
+                w3[k] = w3[k] * d - (c30 * x0 + c31 * x1 + c32 * x2 + c33 * x3 + c34 * x4)
     for j in range(j_four, j_hi):
         w = W_out[j, k0:k1]
         for i0 in range(0, m, 5):
+            d = decay if i0 == 0 else one
             a0, a1, a2, a3, a4 = _rows5(A, i0, m, k0, k1)
             c0, c1, c2, c3, c4 = _deltas5(D, i0, j, m, scale)
             for k in range(k1 - k0):
-                w[k] -= c0 * a0[k] + c1 * a1[k] + c2 * a2[k] + c3 * a3[k] + c4 * a4[k]
+                w[k] = w[k] * d - (c0 * a0[k] + c1 * a1[k] + c2 * a2[k] + c3 * a3[k] + c4 * a4[k])
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
@@ -268,7 +279,7 @@ def _deltas5(D, i0, j, m, scale):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _backward_block(W, W_out, scale, D, A, P, m, with_inputs, j_lo, j_hi, k_lo, k_hi):
+def _backward_block(W, W_out, scale, decay, D, A, P, m, with_inputs, j_lo, j_hi, k_lo, k_hi):
     """Rows ``j_lo..j_hi`` and columns ``k_lo..k_hi`` of one layer, in column blocks: the
     input deltas ``P`` (if ``with_inputs``; then all rows) from the old weights, then the
     update of ``W_out``."""
@@ -276,11 +287,11 @@ def _backward_block(W, W_out, scale, D, A, P, m, with_inputs, j_lo, j_hi, k_lo, 
         k1 = min(k0 + COLUMN_BLOCK, k_hi)
         if with_inputs:
             _input_deltas(W, D, A, P, m, k0, k1)
-        _descend(W_out, scale, D, A, m, j_lo, j_hi, k0, k1)
+        _descend(W_out, scale, decay, D, A, m, j_lo, j_hi, k0, k1)
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
+def _backward_threads(W, W_out, scale, decay, D, A, P, m, with_inputs, threads):
     """``_backward_block`` split over ``threads``. Input deltas sum over rows, so a layer
     that needs them splits columns; the first layer splits rows exactly as the forward
     pass does, so each thread keeps updating the rows it reads and they stay in its cache."""
@@ -290,20 +301,21 @@ def _backward_threads(W, W_out, scale, D, A, P, m, with_inputs, threads):
         if with_inputs:
             lo, hi = _band(n_in, threads, t, BAND_ALIGN)
             if lo < hi:
-                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, np.int64(0), n_out,
+                _backward_block(W, W_out, scale, decay, D, A, P, m, with_inputs, np.int64(0), n_out,
                                 lo, hi)
         else:
             lo, hi = _band(n_out, threads, t, ROW_ALIGN)
             if lo < hi:
-                _backward_block(W, W_out, scale, D, A, P, m, with_inputs, lo, hi, np.int64(0), n_in)
+                _backward_block(W, W_out, scale, decay, D, A, P, m, with_inputs, lo, hi, np.int64(0), n_in)
         restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
+def backward(params, out, scale, decay, cost, sizes, w_off, b_off, acts, deltas, a_off, m,
              targets, order, start, threads, lowest):
-    """Backpropagate the quadratic cost of ``m`` samples and apply ``out -= scale * grad``
-    to layers ``lowest`` and up (``lowest = 1`` leaves the first layer to the caller).
+    """Backpropagate the cost (code ``cost``) of ``m`` samples and apply
+    ``out = decay * out - scale * grad`` to the weights of layers ``lowest`` and up
+    (biases: ``out -= scale * grad``; ``lowest = 1`` leaves the first layer to the caller).
 
     ``targets[order[start + i]]`` is the desired output of sample ``i``. With ``out`` the
     parameters themselves and ``scale = eta / m`` this is the mini-batch update; with
@@ -312,7 +324,7 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
     """
     last = sizes.size - 1
     _output_deltas(_block(acts, a_off[last], m, sizes[last]),
-                   _block(deltas, a_off[last], m, sizes[last]), targets, order, start, m)
+                   _block(deltas, a_off[last], m, sizes[last]), targets, order, start, m, cost)
     for l in range(last - 1, lowest - 1, -1):
         n_in, n_out = sizes[l], sizes[l + 1]
         W = _block(params, w_off[l], n_out, n_in)
@@ -324,14 +336,14 @@ def backward(params, out, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
         for j in range(n_out):
             b_out[j] -= scale * D[:, j].sum()
         if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-            _backward_threads(W, W_out, scale, D, A, P, m, l > 0, threads)
+            _backward_threads(W, W_out, scale, decay, D, A, P, m, l > 0, threads)
         else:
-            _backward_block(W, W_out, scale, D, A, P, m, l > 0, np.int64(0), n_out,
+            _backward_block(W, W_out, scale, decay, D, A, P, m, l > 0, np.int64(0), n_out,
                             np.int64(0), n_in)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z_next, j_lo, j_hi):
+def _descend_then_forward(W, b, scale, decay, D, m, X, order, start, m_next, rows, p, Z_next, j_lo, j_hi):
     """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
     ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
     mini-batch (``rows[p]``, deltas ``D``) 4 at a time, each group then feeding the next
@@ -346,12 +358,12 @@ def _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, rows, p, Z
         j0 = j_lo + 4 * (groups - 1 - g if p else g)
         j1 = min(j0 + 4, j_hi)
         for k0 in range(0, n_in, COLUMN_BLOCK):
-            _descend(W, scale, D, A, m, j0, j1, k0, min(k0 + COLUMN_BLOCK, n_in))
+            _descend(W, scale, decay, D, A, m, j0, j1, k0, min(k0 + COLUMN_BLOCK, n_in))
         _affine(W, b, A_next, Z_next, m_next, j0, j1)
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
-def _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, inputs, p, Z_next):
+def _descend_then_forward_threads(W, b, scale, decay, D, m, X, order, start, m_next, inputs, p, Z_next):
     """``_descend_then_forward`` split into the row bands of the other passes; thread ``t``
     copies every input row it needs into its own ``inputs[t]``, as reading rows another
     core has just written costs more than copying them from memory again."""
@@ -359,13 +371,13 @@ def _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, in
     for t in prange(threads):
         word = flush_subnormals()
         lo, hi = _band(W.shape[0], threads, t, ROW_ALIGN)
-        _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[t], p, Z_next,
-                              lo, hi)
+        _descend_then_forward(W, b, scale, decay, D, m, X, order, start, m_next, inputs[t], p,
+                              Z_next, lo, hi)
         restore(word)
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale,
+def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale, decay,
                       X, order, start, m_next, inputs, p):
     """Update the first layer with this mini-batch (inputs in ``inputs[:, p]``, deltas in
     ``deltas``) and compute the next mini-batch's first activations into ``spare`` in the
@@ -379,17 +391,19 @@ def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scal
         b[j] -= scale * D[:, j].sum()
     Z_next = _block(spare, a_off[1], m_next, n_out)
     if inputs.shape[0] > 1:
-        _descend_then_forward_threads(W, b, scale, D, m, X, order, start, m_next, inputs, p, Z_next)
+        _descend_then_forward_threads(W, b, scale, decay, D, m, X, order, start, m_next, inputs,
+                                      p, Z_next)
     else:
-        _descend_then_forward(W, b, scale, D, m, X, order, start, m_next, inputs[0], p, Z_next,
-                              np.int64(0), n_out)
+        _descend_then_forward(W, b, scale, decay, D, m, X, order, start, m_next, inputs[0], p,
+                              Z_next, np.int64(0), n_out)
     _sigmoid_all(spare[a_off[1]:a_off[1] + m_next * n_out])
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
+def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta, decay, cost,
                 acts, spare, deltas, a_off, inputs, threads):
-    """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time.
+    """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time, on the
+    cost with code ``cost``; every step first scales the weights by ``decay`` (L2).
 
     ``acts`` and ``spare`` take turns: while one holds this mini-batch, the first layer's
     update fills the other with the next mini-batch's first activations. ``inputs`` is
@@ -399,9 +413,9 @@ def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
     """
     word = flush_subnormals()
     n = order.size
-    zero = type(eta)(0.0)
+    zero, one = type(eta)(0.0), type(eta)(1.0)
     none, p = np.int64(0), np.int64(1)
-    _first_layer_step(params, sizes, w_off, b_off, acts, deltas, a_off, none, zero,
+    _first_layer_step(params, sizes, w_off, b_off, acts, deltas, a_off, none, zero, one,
                       X, order, none, min(batch, n), inputs, p)
     p = none
     for start in range(0, n, batch):
@@ -409,9 +423,9 @@ def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta,
         for l in range(1, sizes.size - 1):
             _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads)
         scale = eta / type(eta)(m)
-        backward(params, params, scale, sizes, w_off, b_off, acts, deltas, a_off, m,
+        backward(params, params, scale, decay, cost, sizes, w_off, b_off, acts, deltas, a_off, m,
                  targets, order, start, threads, np.int64(1))
-        _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale,
+        _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale, decay,
                           X, order, start + m, min(batch, n - start - m), inputs, p)
         acts, spare = spare, acts
         p = 1 - p

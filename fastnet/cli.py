@@ -236,7 +236,7 @@ def run_train(args):
                 if not args.quiet:
                     print(f"{result.line()}  ({result.seconds:.2f} s)", flush=True)
                 if log:
-                    _log_epoch(log, result, net.cost(training))
+                    _log_epoch(log, result, net.total_cost(training))
                 results.append(result)
         except KeyboardInterrupt:
             interrupted = save_to or INTERRUPT_CHECKPOINT
@@ -420,7 +420,7 @@ def _each_image(args, read, show):
 
 def _check_mnist_network(path, net):
     if net.sizes[0] != PIXELS or net.sizes[-1] != DIGITS:
-        raise CommandLineError(f"fastnet: error: {path} holds a network with sizes {net.sizes}; "
+        raise CommandLineError(f"fastnet: error: {path} holds a network with sizes {list(net.sizes)}; "
                                f"MNIST needs {PIXELS} inputs and {DIGITS} outputs")
 
 

@@ -2,21 +2,26 @@
 
 Same names, shapes, printed lines and random streams as the chapter's program; the
 numerics run in the compiled kernels of ``fastnet._kernels`` over one flat parameter
-buffer, of which ``weights[l]`` and ``biases[l]`` are views.
+buffer, of which ``weights[l]`` and ``biases[l]`` are views. Beyond the chapter: the
+cross-entropy cost and scaled initial weights of the book's chapter 3 (``cost=``,
+``init=``), L2 regularisation (``lmbda=``), row-wise ``outputs``/``predict``.
 
     >>> import fastnet.network as network
     >>> net = network.Network([784, 30, 10])
     >>> net.SGD(training_data, 30, 10, 3.0, test_data=test_data)   # doctest: +SKIP
     Epoch 0: 9129 / 10000
 """
+import contextlib
+import math
 import random
+import threading
 import time
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
-from fastnet import _data, _kernels
+from fastnet import _data, _kernels, _overrides, costs, inits
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
@@ -38,6 +43,10 @@ def sigmoid_prime(z):
     return s * (1 - s)
 
 
+#: The module's own functions, to tell when a reader has replaced them.
+_MODULE_FUNCTIONS = {"sigmoid": sigmoid, "sigmoid_prime": sigmoid_prime}
+
+
 class EpochResult(NamedTuple):
     """What one epoch of training reports: ``correct`` is None without test data."""
     epoch: int
@@ -53,22 +62,36 @@ class EpochResult(NamedTuple):
 
 
 class _ParameterList(list):
-    """The list ``Network.weights`` / ``biases`` returns: item assignment copies into the buffer."""
+    """The list ``Network.weights`` / ``biases`` returns: item and slice assignment copy
+    into the parameter buffer, after checking shapes and values."""
 
     def __init__(self, name, views):
         super().__init__(views)
         self._name = name
 
     def __setitem__(self, index, value):
-        view = list.__getitem__(self, index)
-        view[...] = _checked_shape(f"{self._name}[{index}]", view, value)
+        if isinstance(index, slice):
+            positions = range(len(self))[index]
+            values = list(value)
+            if len(values) != len(positions):
+                raise ValueError(f"{self._name}[{index.start}:{index.stop}] holds {len(positions)} "
+                                 f"arrays; got {len(values)} to assign")
+        else:
+            positions, values = [range(len(self))[index]], [value]
+        _copy_in(self._name, [list.__getitem__(self, i) for i in positions], values, positions)
 
 
-def _checked_shape(name, view, value):
-    value = np.asarray(value)
-    if value.shape != view.shape:
-        raise ValueError(f"{name} must have shape {view.shape}, got {value.shape}")
-    return value
+def _copy_in(name, views, values, positions):
+    """Copy ``values`` into ``views`` once every one is checked: the right shape, numbers, finite."""
+    checked = []
+    for view, value, i in zip(views, values, positions):
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"{name}[{i}] must have shape {view.shape}, got {value.shape}")
+        _data.check_finite_values(f"{name}[{i}]", value)
+        checked.append(value)
+    for view, value in zip(views, checked):
+        view[...] = value
 
 
 class Network:
@@ -76,27 +99,121 @@ class Network:
 
     ``sizes[0]`` is the number of inputs, ``sizes[-1]`` the number of outputs. Biases
     and weights are drawn like the chapter's: ``np.random.randn(y, 1)`` for every layer's
-    biases, then ``np.random.randn(y, x)`` for every layer's weights. ``dtype`` may be
+    biases, then ``np.random.randn(y, x)`` for every layer's weights; ``init="scaled"``
+    divides the weights by ``sqrt(x)`` (chapter 3). ``cost`` is ``"quadratic"`` (the
+    chapter's) or ``"cross-entropy"`` (see ``fastnet.costs``). ``dtype`` may be
     ``np.float32`` for speed (the draws are made in float64 and rounded). ``threads``
     caps the threads the kernels use (default: Numba's, ``numba.get_num_threads()``);
-    results do not depend on it.
+    results do not depend on it. ``rng``, a ``np.random.RandomState``, draws the
+    parameters instead of ``np.random`` (``RandomState(s)`` draws what ``np.random.seed(s)``
+    would).
+
+    One network may be read (``feedforward``, ``outputs``, ``predict``, ``evaluate``)
+    from several threads at once; training it from two threads at once is refused.
+    Copies (``copy.deepcopy``, ``pickle``) are whole, independent networks.
     """
 
-    def __init__(self, sizes, dtype=np.float64, threads=None):
-        self.sizes = _data.check_sizes(sizes)
-        self.threads = None if threads is None else _data.check_positive_int("threads", threads)
-        self.num_layers = len(self.sizes)
-        self.dtype = _data.check_dtype(dtype)
-        self._layout = Layout(self.sizes)
-        self._params = aligned_zeros(self._layout.n_params, self.dtype)
+    def __init__(self, sizes, dtype=np.float64, threads=None, cost="quadratic", init="chapter",
+                 rng=None):
+        init = inits.get(init)
+        if rng is not None and not isinstance(rng, np.random.RandomState):
+            raise TypeError(f"rng must be a np.random.RandomState (or None for np.random), "
+                            f"got {type(rng).__name__}")
+        self._build(sizes, dtype, threads, cost, init.name)
+        inits.draw(init, self._biases, self._weights, np.random if rng is None else rng)
+
+    @classmethod
+    def from_parameters(cls, sizes, parameters, dtype=None, cost="quadratic", threads=None):
+        """A network holding ``parameters`` (a flat vector in the order of ``parameters``),
+        built without drawing random numbers. ``dtype`` defaults to the vector's."""
+        parameters = np.asarray(parameters)
+        if dtype is None:
+            dtype = parameters.dtype if parameters.dtype in (np.float32, np.float64) else np.float64
+        sizes = _data.check_sizes(sizes)
+        expected = Layout(sizes).n_params
+        if parameters.shape != (expected,):   # before allocating what sizes ask for
+            raise ValueError(f"parameters must be {expected} values for sizes {sizes}, "
+                             f"got shape {parameters.shape}")
+        _data.check_finite_values("parameters", parameters)
+        net = cls.__new__(cls)
+        net._build(sizes, dtype, threads, cost, None)
+        net._params[...] = parameters
+        return net
+
+    def _build(self, sizes, dtype, threads, cost, init):
+        """Everything but the parameters' values."""
+        self._sizes = _data.check_sizes(sizes)
+        self._dtype = _data.check_dtype(dtype)
+        self.threads = threads
+        self._cost = costs.get(cost)
+        self._init = init
+        self._layout = Layout(self._sizes)
+        self._params = aligned_zeros(self._layout.n_params, self._dtype)
         self._weights, self._biases = self._layout.views(self._params)
-        for b in self._biases:
-            b[...] = np.random.randn(*b.shape)
-        for w in self._weights:
-            w[...] = np.random.randn(*w.shape)
         self._workspaces = {}
+        self._training = threading.RLock()
+
+    # -- copies: pickle and deepcopy carry the parameters, not the buffers' views ----------
+    _ENGINE = frozenset({"_sizes", "_dtype", "_threads", "_cost", "_init", "_layout", "_params",
+                         "_weights", "_biases", "_workspaces", "_training"})
+
+    def __getstate__(self):
+        state = {key: value for key, value in vars(self).items() if key not in self._ENGINE}
+        state["_fastnet"] = {"sizes": self._sizes, "dtype": self._dtype.name,
+                             "threads": self._threads, "cost": self._cost.name,
+                             "init": self._init, "parameters": self._params.copy()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        engine = state.pop("_fastnet")
+        self._build(engine["sizes"], engine["dtype"], engine["threads"], engine["cost"],
+                    engine["init"])
+        self._params[...] = engine["parameters"]
+        vars(self).update(state)
+
+    # -- what the network is ------------------------------------------------------------
+    @property
+    def sizes(self):
+        """The layer sizes, a tuple: inputs, hidden layers, outputs."""
+        return self._sizes
+
+    @property
+    def num_layers(self):
+        return len(self._sizes)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def cost(self):
+        """The cost trained on: a ``fastnet.costs.Cost`` (``cost.name``, ``cost.fn``, ...)."""
+        return self._cost
+
+    @property
+    def init(self):
+        """How the parameters were drawn (``"chapter"``, ``"scaled"``), None if given."""
+        return self._init
+
+    @property
+    def threads(self):
+        """The most threads the kernels use; None: Numba's ``get_num_threads()``."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, threads):
+        self._threads = None if threads is None else _data.check_positive_int("threads", threads)
 
     # -- parameters: views into one flat buffer --------------------------------------
+    @property
+    def parameters(self):
+        """Every weight and bias in one read-only flat array (a view, not a copy): layer
+        after layer, the weights row by row, then the biases. The order of model files."""
+        view = self._params.view()
+        view.flags.writeable = False
+        return view
+
     @property
     def weights(self):
         """Weight matrices ``(sizes[l+1], sizes[l])``, views into the parameter buffer."""
@@ -119,38 +236,47 @@ class Network:
         new = list(new)
         if len(new) != len(views):
             raise ValueError(f"{name} must be a list of {len(views)} arrays, got {len(new)}")
-        new = [_checked_shape(f"{name}[{i}]", view, value)
-               for i, (view, value) in enumerate(zip(views, new))]
-        for view, value in zip(views, new):
-            view[...] = value
+        _copy_in(name, views, new, range(len(views)))
 
     # -- the chapter's methods ----------------------------------------------------------
     def feedforward(self, a):
         """The network's output for input ``a``: a column ``(inputs, 1)``, a vector
         ``(inputs,)``, or several columns ``(inputs, k)``; the output has the same form."""
         a = np.asarray(a)
-        if a.ndim not in (1, 2) or a.shape[0] != self.sizes[0]:
-            raise ValueError(f"a must have shape ({self.sizes[0]}, 1), ({self.sizes[0]},) or "
-                             f"({self.sizes[0]}, k), got {a.shape}")
-        X = a.reshape(self.sizes[0], -1).T
-        _data.check_finite("a", X)
-        out = self._predict(_data.inputs(X, self.dtype))
-        return out.T.reshape((self.sizes[-1],) + a.shape[1:])
+        if a.ndim not in (1, 2) or a.shape[0] != self._sizes[0]:
+            raise ValueError(f"a must have shape ({self._sizes[0]}, 1), ({self._sizes[0]},) or "
+                             f"({self._sizes[0]}, k), got {a.shape}")
+        out = self._outputs("a", a.reshape(self._sizes[0], -1).T)
+        return out.T.reshape((self._sizes[-1],) + a.shape[1:])
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+    def outputs(self, X):
+        """The output activations ``(n, outputs)`` for the rows of ``X`` ``(n, inputs)``."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self._sizes[0]:
+            raise ValueError(f"X must have shape (n, {self._sizes[0]}): one row per sample, "
+                             f"got {X.shape}")
+        return self._outputs("X", X)
+
+    def predict(self, X):
+        """The label (largest output, int64) of every row of ``X`` ``(n, inputs)``."""
+        return np.argmax(self.outputs(X), axis=1)
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None, lmbda=0.0):
         """Train by mini-batch stochastic gradient descent, printing a line per epoch.
 
         ``training_data``: a list of ``(x, y)`` tuples (the chapter's), or arrays
         ``(X, y)`` with ``X`` ``(n, inputs)`` and ``y`` labels ``(n,)`` or targets
         ``(n, outputs)``. With ``test_data`` (same formats, integer labels) each epoch
-        prints ``Epoch j: correct / total``, else ``Epoch j complete``. Like the chapter's,
-        a list given as training data is left in its final shuffled order.
+        prints ``Epoch j: correct / total``, else ``Epoch j complete``. ``lmbda`` > 0 adds
+        L2 regularisation (chapter 3). Like the chapter's, a list given as training data
+        is left in its final shuffled order.
         """
-        for result in self.train(training_data, epochs, mini_batch_size, eta, test_data):
+        for result in self.train(training_data, epochs, mini_batch_size, eta, test_data,
+                                 lmbda=lmbda):
             print(result.line())
 
     def train(self, training_data, epochs, mini_batch_size, eta, test_data=None, order=None,
-              first_epoch=0, progress=None):
+              first_epoch=0, progress=None, lmbda=0.0, rng=None):
         """Train like ``SGD``, yielding an ``EpochResult`` after each epoch.
 
         ``order`` (a list of sample indices, shuffled in place every epoch) carries the
@@ -158,6 +284,9 @@ class Network:
         Epochs are numbered from ``first_epoch``. ``progress``, if given, is called about
         ``PROGRESS_STEPS`` times per epoch with the number of samples trained so far in
         it; the epoch then runs in slices of whole mini-batches, with the same result.
+        ``lmbda``: L2 regularisation, every step scales the weights by
+        ``1 - eta * lmbda / n`` for ``n`` training samples (biases are not decayed).
+        ``rng``, a ``random.Random``, shuffles instead of the ``random`` module.
         """
         epochs = _data.check_positive_int("epochs", epochs, minimum=0)
         batch = _data.check_positive_int("mini_batch_size", mini_batch_size)
@@ -166,23 +295,28 @@ class Network:
         X, T = self._training_arrays("training_data", training_data)
         test = None if test_data is None else self._test_arrays("test_data", test_data)
         n = X.shape[0]
+        decay = _data.check_decay(eta, lmbda, n)
         order = list(range(n)) if order is None else _data.check_order(order, n)
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random (or None for the random module), "
+                            f"got {type(rng).__name__}")
+        shuffle = (random if rng is None else rng).shuffle
+        train_samples = self._sample_trainer(decay)
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
-        for j in range(first_epoch, first_epoch + epochs):
-            started = time.perf_counter()
-            random.shuffle(order)
-            indices = np.asarray(order)
-            for start in range(0, n, step):
-                self._train_samples(X, T, indices[start:start + step], batch, eta)
-                if progress is not None:
-                    progress(min(start + step, n))
-            if not np.isfinite(self._params).all():
-                raise TrainingDivergedError(
-                    f"training diverged in epoch {j}: weights or biases became NaN or inf "
-                    f"with eta={eta}; try a smaller eta")
-            correct = None if test is None else self._count_correct(*test)
-            total = None if test is None else test[0].shape[0]
-            yield EpochResult(j, correct, total, time.perf_counter() - started)
+        with self._exclusive():
+            for j in range(first_epoch, first_epoch + epochs):
+                started = time.perf_counter()
+                shuffle(order)
+                indices = np.asarray(order)
+                for start in range(0, n, step):
+                    train_samples(X, T, indices[start:start + step], batch, eta, decay)
+                    if progress is not None:
+                        progress(min(start + step, n))
+                if not np.isfinite(self._params).all():
+                    raise self._diverged(j, eta, X)
+                correct = None if test is None else self._count_correct(*test)
+                total = None if test is None else test[0].shape[0]
+                yield EpochResult(j, correct, total, time.perf_counter() - started)
         if isinstance(training_data, list):
             training_data[:] = [training_data[i] for i in order]
 
@@ -190,22 +324,32 @@ class Network:
         """One gradient-descent step on the samples of ``mini_batch`` (a list of (x, y))."""
         eta = _data.check_eta(eta)
         X, T = self._training_arrays("mini_batch", mini_batch)
-        self._train_samples(X, T, np.arange(X.shape[0]), X.shape[0], eta)
+        with self._exclusive():
+            if self._replaced() & {"backprop", "cost_derivative", "sigmoid", "sigmoid_prime"}:
+                _overrides.update_mini_batch(self, X, T, eta, 1.0)
+            else:
+                self._train_samples(X, T, np.arange(X.shape[0]), X.shape[0], eta, 1.0)
 
     def backprop(self, x, y):
-        """``(nabla_b, nabla_w)``: the gradient of the quadratic cost for one sample,
-        as lists shaped like ``biases`` and ``weights``."""
+        """``(nabla_b, nabla_w)``: the gradient of the cost for one sample, as lists shaped
+        like ``biases`` and ``weights``."""
         X, T = self._training_arrays("(x, y)", [(x, y)])
-        workspace = self._workspace(1)
+        replaced = self._replaced()
+        if replaced & {"cost_derivative", "sigmoid", "sigmoid_prime"}:
+            return _overrides.backprop(self, X[0], T[0], *self._sigmoids(),
+                                       "cost_derivative" in replaced)
+        workspace = Workspace(self._layout, 1, self._dtype)
         layout = self._layout
         order = np.zeros(1, dtype=np.int64)
         grad = np.zeros_like(self._params)
+        threads = self._kernel_threads()
+        one = self._dtype.type(1.0)
         _kernels.load_inputs(X, order, 0, 1, workspace.activations)
         _kernels.forward(self._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                         workspace.activations, workspace.unit_offsets, 1, self._threads())
-        _kernels.backward(self._params, grad, self.dtype.type(-1.0), layout.sizes,
+                         workspace.activations, workspace.unit_offsets, 1, threads)
+        _kernels.backward(self._params, grad, -one, one, self._cost.code, layout.sizes,
                           layout.weight_offsets, layout.bias_offsets, workspace.activations,
-                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, self._threads(), 0)
+                          workspace.deltas, workspace.unit_offsets, 1, T, order, 0, threads, 0)
         nabla_w, nabla_b = layout.views(grad)
         return nabla_b, nabla_w
 
@@ -213,10 +357,17 @@ class Network:
         """How many test inputs the network classifies right (largest output = label)."""
         return self._count_correct(*self._test_arrays("test_data", test_data))
 
-    def cost(self, data):
-        """The mean quadratic cost ``0.5 * |a - y|**2`` over ``data`` (training formats)."""
+    def total_cost(self, data, lmbda=0.0):
+        """The mean cost over ``data`` (training formats), plus the L2 term
+        ``0.5 * lmbda / n * sum(|w|^2)`` when ``lmbda`` is given (as the book's chapter 3)."""
+        lmbda = _data.check_real("lmbda", lmbda, inclusive=True)
         X, T = self._training_arrays("data", data)
-        return 0.5 * float(np.sum((self._predict(X) - T) ** 2)) / X.shape[0]
+        n = X.shape[0]
+        value = self._cost.fn(self._predict(X, "data inputs"), T) / n
+        if lmbda:
+            value += 0.5 * lmbda / n * sum(float(np.sum(np.square(w, dtype=np.float64)))
+                                           for w in self._weights)
+        return value
 
     def save(self, path):
         """Write the network to ``path`` (.npz) atomically; ``fastnet.load(path)`` reads it."""
@@ -224,47 +375,117 @@ class Network:
         persist.save(self, path)
 
     def cost_derivative(self, output_activations, y):
-        """Partial derivatives of the quadratic cost with respect to the output activations."""
-        return output_activations - y
+        """Partial derivatives of the cost with respect to the output activations."""
+        return self._cost.derivative(output_activations, y)
 
     # -- helpers: arrays in, kernels called -----------------------------------------------
     def _training_arrays(self, name, data):
         X, y = _data.as_arrays(name, data)
-        _data.check_width(name, X, self.sizes[0])
-        return _data.inputs(X, self.dtype), _data.targets(name, y, self.sizes[-1], self.dtype)
+        _data.check_width(name, X, self._sizes[0])
+        return (_data.inputs(f"{name} inputs", X, self._dtype),
+                _data.targets(name, y, self._sizes[-1], self._dtype))
 
     def _test_arrays(self, name, data):
         X, y = _data.as_arrays(name, data)
-        _data.check_width(name, X, self.sizes[0])
-        return _data.inputs(X, self.dtype), _data.labels(name, y, self.sizes[-1])
+        _data.check_width(name, X, self._sizes[0])
+        return _data.inputs(f"{name} inputs", X, self._dtype), _data.labels(name, y, self._sizes[-1])
 
-    def _threads(self):
-        return numba.get_num_threads() if self.threads is None else self.threads
+    def _kernel_threads(self):
+        return numba.get_num_threads() if self._threads is None else self._threads
 
-    def _workspace(self, capacity, input_copies=0):
-        key = (capacity, input_copies)
-        if key not in self._workspaces:
-            self._workspaces[key] = Workspace(self._layout, capacity, self.dtype, input_copies)
-        return self._workspaces[key]
+    @contextlib.contextmanager
+    def _exclusive(self):
+        """Hold the network for training: a second thread is refused, not let in to race."""
+        if not self._training.acquire(blocking=False):
+            raise RuntimeError("this network is being trained in another thread; one network "
+                               "cannot be trained from two threads at once (train a copy: "
+                               "copy.deepcopy(net))")
+        try:
+            yield
+        finally:
+            self._training.release()
 
-    def _train_samples(self, X, T, order, batch, eta):
+    def _replaced(self):
+        """The chapter's steps a subclass, the instance or a patch of this module replaced."""
+        replaced = {name for name in ("update_mini_batch", "backprop", "cost_derivative")
+                    if getattr(type(self), name) is not getattr(Network, name) or name in vars(self)}
+        replaced |= {name for name, original in _MODULE_FUNCTIONS.items()
+                     if hasattr(self, name) or globals()[name] is not original}
+        return replaced
+
+    def _sigmoids(self):
+        """``(sigmoid, sigmoid_prime)`` in force: the network's own, else this module's."""
+        return tuple(getattr(self, name) if hasattr(self, name) else globals()[name]
+                     for name in _MODULE_FUNCTIONS)
+
+    def _sample_trainer(self, decay):
+        """What trains a slice of samples: the kernels, or, when a step of the chapter's
+        algorithm is replaced, the chapter's algorithm in NumPy calling the replacements."""
+        replaced = self._replaced()
+        if not replaced:
+            return self._train_samples
+        _overrides.warn_once(type(self), replaced)
+        if "update_mini_batch" in replaced and decay != 1.0:
+            raise ValueError(f"lmbda needs fastnet's update_mini_batch, but "
+                             f"{type(self).__name__} replaces it; train with lmbda=0")
+        return lambda X, T, order, batch, eta, decay: _overrides.train_samples(
+            self, X, T, order, batch, eta, decay, "update_mini_batch" in replaced)
+
+    def _train_samples(self, X, T, order, batch, eta, decay):
         """Mini-batch SGD over the samples ``order`` of ``X`` (targets ``T``), in that order."""
-        threads = self._threads()
-        workspace = self._workspace(batch, _kernels.first_layer_threads(self.sizes, batch, threads))
+        threads = self._kernel_threads()
+        capacity = min(batch, X.shape[0])
+        key = (capacity, _kernels.first_layer_threads(self._sizes, capacity, threads))
+        if key not in self._workspaces:
+            self._workspaces[key] = Workspace(self._layout, capacity, self._dtype, key[1])
+        workspace = self._workspaces[key]
         layout = self._layout
         _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
-                             layout.bias_offsets, X, T, order, batch, self.dtype.type(eta),
+                             layout.bias_offsets, X, T, order, batch, self._dtype.type(eta),
+                             self._dtype.type(decay), self._cost.code,
                              workspace.activations, workspace.spare, workspace.deltas,
                              workspace.unit_offsets, workspace.inputs, threads)
 
-    def _predict(self, X):
-        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
-        workspace = self._workspace(EVAL_BLOCK)
-        layout = self._layout
+    def _outputs(self, name, X):
+        _data.check_finite(name, X)
+        return self._predict(_data.inputs(name, X, self._dtype), name)
+
+    def _predict(self, X, name):
+        """Output activations of the rows of ``X`` (already converted), with scratch of
+        this call's own, so that several threads may evaluate one network at once."""
+        n, layout = X.shape[0], self._layout
+        out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
+        capacity = max(1, min(EVAL_BLOCK, n))
+        activations = aligned_zeros(layout.n_units * capacity, self._dtype)
         _kernels.predict(self._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                         X, workspace.activations, workspace.unit_offsets, EVAL_BLOCK, out,
-                         self._threads())
+                         X, activations, layout.unit_offsets * capacity, capacity, out,
+                         self._kernel_threads())
+        if not np.isfinite(out).all():
+            raise self._overflowed(name, X, out)
         return out
 
+    def _overflowed(self, name, X, out):
+        """The error for outputs that are NaN: which input overflowed, or which parameter is bad."""
+        if not np.isfinite(self._params).all():
+            return ValueError("the network's weights or biases hold NaN or inf (written into "
+                              "weights[l] or biases[l]?); its outputs are meaningless")
+        bad = int(np.argwhere(~np.isfinite(out))[0, 0])
+        return ValueError(
+            f"{name}: the outputs for sample {bad} are NaN: its weighted sums overflow "
+            f"{self._dtype.name} (inputs up to {float(np.abs(X[bad]).max()):g}, weights up to "
+            f"{float(np.abs(self._params).max()):g}); scale the inputs, to about [0, 1] like "
+            f"MNIST's pixels")
+
+    def _diverged(self, epoch, eta, X):
+        """The error for parameters that became NaN or inf in ``epoch``, naming the cause."""
+        message = f"training diverged in epoch {epoch}: weights or biases became NaN or inf"
+        largest = float(np.abs(X).max())
+        if largest * X.shape[1] >= math.sqrt(np.finfo(self._dtype).max):
+            return TrainingDivergedError(
+                f"{message}. The inputs reach {largest:g}, large enough to overflow "
+                f"{self._dtype.name} arithmetic: scale them, to about [0, 1] like MNIST's "
+                f"pixels (eta={eta:g} may be too large as well)")
+        return TrainingDivergedError(f"{message} with eta={eta:g}; try a smaller eta")
+
     def _count_correct(self, X, labels):
-        return int(np.count_nonzero(np.argmax(self._predict(X), axis=1) == labels))
+        return int(np.count_nonzero(np.argmax(self._predict(X, "test_data inputs"), axis=1) == labels))

@@ -1,8 +1,9 @@
 """Networks and training checkpoints as .npz files, written atomically, read without pickle.
 
 A model file holds ``format_version``, ``sizes``, ``dtype`` (``"float32"`` or
-``"float64"``) and ``params``: the flat parameter buffer, layer after layer the weights
-(row-major) then the biases. A checkpoint is a model file that also holds ``epoch`` (the
+``"float64"``), ``cost`` (a name in ``fastnet.costs.COSTS``) and ``params``: the flat
+parameter vector, layer after layer the weights (row-major) then the biases. Version 1
+files, written before costs were a choice, have no ``cost`` and load as quadratic. A checkpoint is a model file that also holds ``epoch`` (the
 epochs completed), ``order`` (the cumulative shuffle) and the states of ``random`` and
 ``np.random``, so that training resumes exactly where it stopped.
 """
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fastnet import _data
-from fastnet._layout import Layout
-from fastnet.datasets import read_npz
+from fastnet import _data, costs
+from fastnet.readers import read_npz
 from fastnet.errors import FastnetFileError
+from fastnet.network import Network
 
-FORMAT_VERSION = 1
-MODEL_KEYS = ("format_version", "sizes", "dtype", "params")
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+MODEL_KEYS = ("format_version", "sizes", "dtype", "params", "cost")
 CHECKPOINT_KEYS = MODEL_KEYS + ("epoch", "order", "random_state", "random_gauss",
                                 "np_random_state", "np_random_gauss")
 
@@ -37,7 +39,8 @@ def load(path):
 def model_arrays(net):
     """The arrays of a model file for ``net`` (the parameters copied)."""
     return {"format_version": np.int64(FORMAT_VERSION), "sizes": np.array(net.sizes),
-            "dtype": np.str_(net.dtype.name), "params": net._params.copy()}
+            "dtype": np.str_(net.dtype.name), "params": net.parameters.copy(),
+            "cost": np.str_(net.cost.name)}
 
 
 def checkpoint(net, epoch, order):
@@ -61,11 +64,11 @@ def resume(path):
     if epoch.ndim != 0 or epoch.dtype.kind not in "iu" or epoch < 0:
         raise FastnetFileError(f"{path}: epoch must be a count of epochs, got {epoch!r}")
     try:
-        _data.check_order(order, len(order))
-    except ValueError as error:
+        order = _data.check_order(order.tolist(), len(order))
+    except (ValueError, TypeError) as error:
         raise FastnetFileError(f"{path}: {error}") from None
     _restore_random_states(path, arrays)
-    return net, int(epoch), order.tolist()
+    return net, int(epoch), order
 
 
 def write(path, arrays):
@@ -86,20 +89,22 @@ def write(path, arrays):
 
 
 def read(path, keys):
-    """The arrays ``keys`` of the fastnet file at ``path``, its format version checked."""
+    """The arrays ``keys`` of the fastnet file at ``path``, its format version checked; a
+    version 1 file's missing ``cost`` reads as quadratic."""
     if not Path(path).is_file():
         raise FastnetFileError(f"{path}: no such file")
-    arrays = read_npz(path, keys)
-    version = arrays[0]
-    if version.shape != () or version != FORMAT_VERSION:
+    stored = [key for key in keys if key != "cost"]
+    arrays = dict(zip(stored, read_npz(path, stored)))
+    version = arrays["format_version"]
+    if version.shape != () or version.dtype.kind not in "iu" or version not in READABLE_VERSIONS:
         raise FastnetFileError(f"{path}: format version {version}; this fastnet reads "
-                               f"version {FORMAT_VERSION}")
-    return arrays
+                               f"versions {', '.join(map(str, READABLE_VERSIONS))}")
+    arrays["cost"] = read_npz(path, ["cost"])[0] if version >= 2 else np.str_(costs.QUADRATIC.name)
+    return [arrays[key] for key in keys]
 
 
-def _network(path, version, sizes, dtype, params):
+def _network(path, version, sizes, dtype, params, cost):
     """A ``Network`` holding ``params``, once every array is checked; ``np.random`` untouched."""
-    from fastnet.network import Network
     if sizes.ndim != 1 or sizes.dtype.kind not in "iu":
         raise FastnetFileError(f"{path}: sizes must be a list of integers, got {sizes!r}")
     try:
@@ -108,17 +113,16 @@ def _network(path, version, sizes, dtype, params):
         raise FastnetFileError(f"{path}: {error}") from None
     if dtype.shape != () or str(dtype) not in ("float32", "float64"):
         raise FastnetFileError(f"{path}: dtype must be 'float32' or 'float64', got {dtype!r}")
-    expected = Layout(sizes).n_params
-    if params.shape != (expected,) or params.dtype != str(dtype):
-        raise FastnetFileError(f"{path}: params must be {expected} {dtype} values for sizes "
-                               f"{sizes}, got shape {params.shape} of {params.dtype}")
+    if cost.shape != () or str(cost) not in costs.COSTS:
+        raise FastnetFileError(f"{path}: cost must be one of {', '.join(costs.COSTS)}, got {cost!r}")
+    if params.dtype != str(dtype):
+        raise FastnetFileError(f"{path}: params must be {dtype} values, got {params.dtype}")
     if not np.isfinite(params).all():
         raise FastnetFileError(f"{path}: params hold NaN or inf")
-    state = np.random.get_state()
-    net = Network(sizes, dtype=str(dtype))
-    np.random.set_state(state)
-    net._params[...] = params
-    return net
+    try:
+        return Network.from_parameters(sizes, params, cost=str(cost))
+    except ValueError as error:
+        raise FastnetFileError(f"{path}: {error}") from None
 
 
 def _restore_random_states(path, arrays):

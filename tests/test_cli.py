@@ -45,7 +45,7 @@ def epoch_lines(out):
 
 
 def params(path):
-    return fastnet.load(path)._params
+    return fastnet.load(path).parameters
 
 
 # -- checkpoints and resume ------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_ctrl_c_in_the_first_epoch_saves_the_starting_point(run, tmp_path, monke
     code, _, err = run("train", *SMALL, "--seed", "5", "--epochs", "3", "--checkpoint", str(tmp_path / "ck.npz"))
     assert code == 130 and "after 0 epoch(s)" in err
     np.random.seed(5)
-    np.testing.assert_array_equal(params(tmp_path / "ck.npz"), network.Network([784, 10, 10])._params)
+    np.testing.assert_array_equal(params(tmp_path / "ck.npz"), network.Network([784, 10, 10]).parameters)
 
 
 def test_sigint_stops_a_real_run_with_a_checkpoint(mnist_dir, tmp_path):
@@ -136,7 +136,7 @@ def test_training_in_slices_for_progress_is_bit_identical():
         np.random.seed(1)
         nets.append(network.Network([6, 5, 3]))
         list(nets[-1].train((X, y), 2, 7, 3.0, progress=progress))
-    np.testing.assert_array_equal(nets[0]._params, nets[1]._params)
+    np.testing.assert_array_equal(nets[0].parameters, nets[1].parameters)
     first_epoch = reports[:len(reports) // 2]
     assert reports == first_epoch * 2 and first_epoch[-1] == 1234
     assert 50 <= len(first_epoch) <= network.PROGRESS_STEPS
@@ -178,7 +178,7 @@ def test_log_writes_a_json_line_per_epoch_with_the_training_cost(run, tmp_path, 
     assert set(lines[0]) == {"epoch", "correct", "total", "seconds", "training_cost"}
     assert f"Epoch 0: {lines[0]['correct']} / {lines[0]['total']}" in out and lines[0]["total"] == 10000
     (X, y), _, _ = mnist
-    assert lines[-1]["training_cost"] == fastnet.load(checkpoint).cost((X[:600], y[:600]))
+    assert lines[-1]["training_cost"] == fastnet.load(checkpoint).total_cost((X[:600], y[:600]))
     assert 0 < lines[-1]["training_cost"] < lines[0]["training_cost"] < 0.5
 
 
@@ -187,7 +187,7 @@ def test_cost_is_the_mean_quadratic_cost():
     X, y = np.random.rand(5, 3), np.array([0, 1, 1, 0, 1])
     outputs = net.feedforward(X.T).T
     expected = np.mean([0.5 * np.sum((a - np.eye(2)[label]) ** 2) for a, label in zip(outputs, y)])
-    assert net.cost((X, y)) == pytest.approx(expected, rel=1e-12)
+    assert net.total_cost((X, y)) == pytest.approx(expected, rel=1e-12)
 
 
 # -- evaluate and predict --------------------------------------------------------------

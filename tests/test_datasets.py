@@ -1,331 +1,115 @@
-"""fastnet.datasets: IDX / pickle / npz readers, and finding, downloading, verifying MNIST."""
+"""fastnet.datasets: data-set records, finding and downloading their files, loading them."""
 import gzip
 import hashlib
 import os
 import pickle
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-import tracemalloc
+from dataclasses import replace
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from math import prod
 from urllib.error import URLError
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fastnet import datasets
-from fastnet.datasets import find_mnist, read_idx, read_mnist_idx, read_npz, read_pickle
+from datafiles import SLACK, idx_bytes, with_peak, write
+from fastnet import downloads
+from fastnet.datasets import MNIST, find, read_idx_files
 from fastnet.errors import FastnetFileError
+from fastnet.mnist_loader import load_data
+from fastnet.readers import read_idx
 
-NAMES = list(datasets.MNIST_FILES)
-IDX_CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-SLACK = 1 << 20  # bytes any read may use beyond a small multiple of the file's content
+NAMES = list(MNIST.files)
 
-
-def idx_bytes(array, code, dims=None):
-    """`array` encoded as IDX with type `code` (and header `dims`, which may lie)."""
-    dims = array.shape if dims is None else dims
-    header = bytes([0, 0, code, len(dims)]) + np.array(dims, ">u4").tobytes()
-    return header + array.astype(IDX_CODES[code]).tobytes()
-
-
-def write(path, content, gzipped=False):
-    path.write_bytes(gzip.compress(content) if gzipped else content)
-    return path
+# A second IDX data set is a record of a few lines: here 3 training and 2 test images of
+# 2x2 pixels, with MNIST's file names and their own digests (and, in tests, a local mirror).
+SHAPES = [(3, 2, 2), (3,), (2, 2, 2), (2,)]
+CONTENTS = {name: idx_bytes(np.arange(prod(shape)).reshape(shape) * 7 % 10)
+            for name, shape in zip(NAMES, SHAPES)}
+TINY = replace(MNIST, name="Tiny", files={name: hashlib.sha256(content).hexdigest()
+                                          for name, content in CONTENTS.items()},
+               mirrors=(), image_shape=(2, 2), training_size=3, test_size=2, single_files=())
 
 
-def read_with_peak(path):
-    """(read_idx's array or its FastnetFileError, peak bytes traced while reading)."""
-    tracemalloc.start()
-    try:
-        result = read_idx(path)
-    except FastnetFileError as error:
-        result = error
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return result, peak
+def tiny_folder(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in CONTENTS.items():
+        write(folder / name, content, gzipped=True)
+    return folder
 
 
-# ---------------------------------------------------------------- read_idx: good files
+# ---------------------------------------------------------------- the records
 
-@pytest.mark.parametrize("gzipped", [False, True])
-@pytest.mark.parametrize("code", sorted(IDX_CODES))
-def test_read_idx_round_trips_every_type(tmp_path, code, gzipped):
-    dtype = np.dtype(IDX_CODES[code])
-    if dtype.kind == "f":
-        array = np.random.default_rng(code).normal(size=(3, 2, 4)) * 1e3
-    else:
-        info = np.iinfo(dtype)
-        array = np.random.default_rng(code).integers(info.min, info.max, size=(3, 2, 4), endpoint=True)
-    path = write(tmp_path / "a.idx", idx_bytes(array, code), gzipped)
-    result = read_idx(path)
-    assert result.dtype == dtype.newbyteorder("=") and result.dtype.isnative
-    assert result.shape == (3, 2, 4)
-    np.testing.assert_array_equal(result, array.astype(dtype))
-
-
-def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
-    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    raw = write(tmp_path / "looks-compressed.gz", idx_bytes(array, 0x08))
-    packed = write(tmp_path / "looks-raw.idx", idx_bytes(array, 0x08), gzipped=True)
-    np.testing.assert_array_equal(read_idx(raw), array)
-    np.testing.assert_array_equal(read_idx(packed), array)
-
-
-def test_read_idx_allows_empty_arrays(tmp_path):
-    path = write(tmp_path / "empty.idx", idx_bytes(np.zeros((0, 5)), 0x0D))
-    assert read_idx(path).shape == (0, 5)
-
-
-def test_read_idx_checks_the_digest_of_the_decompressed_bytes(tmp_path):
-    content = idx_bytes(np.arange(10, dtype=np.uint8), 0x08)
-    path = write(tmp_path / "labels.gz", content, gzipped=True)
-    actual = hashlib.sha256(content).hexdigest()
-    np.testing.assert_array_equal(read_idx(path, sha256=actual), np.arange(10))
-    with pytest.raises(FastnetFileError) as caught:
-        read_idx(path, sha256="0" * 64)
-    message = str(caught.value)
-    assert str(path) in message and actual in message and "0" * 64 in message and "delete" in message
-
-
-# ---------------------------------------------------------------- read_idx: bad files
-
-VALID = idx_bytes(np.arange(6, dtype=np.uint8).reshape(2, 3), 0x08)
-CORRUPT_IDX = {
-    "empty": (b"", "not an IDX file"),
-    "short magic": (b"\0\0\x08", "not an IDX file"),
-    "wrong magic": (b"\x01" + VALID[1:], "not an IDX file"),
-    "text": (b"hello world, not idx", "not an IDX file"),
-    "unknown type": (VALID[:2] + b"\x0a" + VALID[3:], "unknown IDX type code 0a"),
-    "no dimensions": (b"\0\0\x08\0", "claims 0 dimensions"),
-    "absurd dimensions": (b"\0\0\x08\xc8" + bytes(800), "claims 200 dimensions"),
-    "truncated dims": (VALID[:10], "truncated IDX header"),
-    "truncated data": (VALID[:-1], "only 5"),
-    "trailing bytes": (VALID + b"\0", "holds more"),
-    "lying dims": (idx_bytes(np.zeros(4, np.uint8), 0x08, dims=(2**31,)), "promises 2147483648 bytes"),
-    "lying wide dims": (idx_bytes(np.zeros(4), 0x0E, dims=(2**16, 2**16)), "promises 34359738368 bytes"),
-    "impossible shape": (idx_bytes(np.zeros(0, np.uint8), 0x08, dims=(0, 2**32 - 1, 2**32 - 1)),
-                         "impossible IDX shape"),
-}
-
-
-@pytest.mark.parametrize("gzipped", [False, True])
-@pytest.mark.parametrize("case", CORRUPT_IDX)
-def test_read_idx_rejects_corrupt_content(tmp_path, case, gzipped):
-    content, expected = CORRUPT_IDX[case]
-    path = write(tmp_path / "bad", content, gzipped)
-    result, peak = read_with_peak(path)
-    assert isinstance(result, FastnetFileError)
-    assert str(path) in str(result) and expected in str(result)
-    assert peak < 4 * len(content) + SLACK
-
-
-GOOD_GZIP = gzip.compress(VALID)
-CORRUPT_GZIP = {
-    "bad crc": GOOD_GZIP[:-8] + bytes([GOOD_GZIP[-8] ^ 0xFF]) + GOOD_GZIP[-7:],
-    "bad length": GOOD_GZIP[:-1] + bytes([GOOD_GZIP[-1] ^ 0xFF]),
-    "truncated stream": GOOD_GZIP[:-10],
-    "only the magic": GOOD_GZIP[:2],
-    "garbage after the magic": GOOD_GZIP[:2] + b"garbage garbage garbage",
-    "garbage after the member": GOOD_GZIP + b"garbage",
-    "damaged deflate data": GOOD_GZIP[:12] + bytes(b ^ 0x55 for b in GOOD_GZIP[12:20]) + GOOD_GZIP[20:],
-}
-
-
-@pytest.mark.parametrize("case", CORRUPT_GZIP)
-def test_read_idx_rejects_corrupt_gzip(tmp_path, case):
-    path = write(tmp_path / "bad.gz", CORRUPT_GZIP[case])
-    with pytest.raises(FastnetFileError, match="bad.gz"):
-        read_idx(path)
-
-
-def test_read_idx_reads_at_most_what_the_header_promises_from_a_gzip_bomb(tmp_path):
-    bomb = gzip.compress(idx_bytes(np.zeros(100, np.uint8), 0x08) + bytes(20_000_000), compresslevel=1)
-    path = write(tmp_path / "bomb.gz", bomb)
-    started = time.perf_counter()
-    result, peak = read_with_peak(path)
-    assert isinstance(result, FastnetFileError) and "holds more" in str(result)
-    assert peak < SLACK and time.perf_counter() - started < 1
-
-
-@pytest.mark.parametrize("make", [lambda tmp: tmp / "missing.idx", lambda tmp: tmp])
-def test_read_idx_rejects_missing_file_and_folder(tmp_path, make):
-    with pytest.raises(FastnetFileError, match="cannot read it"):
-        read_idx(make(tmp_path))
-
-
-# ---------------------------------------------------------------- read_idx: fuzzing
-
-# Each example overwrites the same file in tmp_path, so sharing the fixture is fine.
-FUZZ = settings(max_examples=200, deadline=2000,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def check_reads_safely(tmp_path, content, gzipped):
-    """read_idx returns an array no bigger than the content or raises FastnetFileError,
-    using memory bounded by the file and its content."""
-    path = write(tmp_path / "fuzz", content, gzipped)
-    result, peak = read_with_peak(path)
-    if isinstance(result, np.ndarray):
-        assert result.nbytes <= len(content)
-    assert peak < 4 * (len(content) + path.stat().st_size) + SLACK
-
-
-@FUZZ
-@given(content=st.binary(max_size=400), gzipped=st.booleans())
-def test_fuzz_random_bytes(tmp_path, content, gzipped):
-    check_reads_safely(tmp_path, content, gzipped)
-
-
-@st.composite
-def mutated_idx(draw):
-    """A well-formed small IDX file, then damaged: lying dims, flipped bytes, truncated or extended."""
-    code = draw(st.sampled_from(sorted(IDX_CODES)))
-    dims = draw(st.lists(st.integers(0, 6), min_size=1, max_size=4))
-    content = bytearray(idx_bytes(np.ones(dims), code))
-    for index in draw(st.lists(st.integers(0, len(dims) - 1), max_size=2)):
-        lie = draw(st.sampled_from([2**31, 2**32 - 1, 2**16, 7]))
-        content[4 + 4 * index: 8 + 4 * index] = lie.to_bytes(4, "big")
-    flips = st.tuples(st.integers(0, len(content)), st.integers(0, 255))
-    for position, value in draw(st.lists(flips, max_size=3)):
-        if position < len(content):
-            content[position] = value
-    cut = draw(st.integers(0, len(content)))
-    return bytes(content[:cut] if draw(st.booleans()) else content + draw(st.binary(max_size=8)))
-
-
-@FUZZ
-@given(content=mutated_idx(), gzipped=st.booleans())
-def test_fuzz_mutated_headers(tmp_path, content, gzipped):
-    check_reads_safely(tmp_path, content, gzipped)
-
-
-@FUZZ
-@given(position=st.integers(0, len(GOOD_GZIP) - 1), value=st.integers(0, 255))
-def test_fuzz_damaged_gzip(tmp_path, position, value):
-    damaged = bytearray(GOOD_GZIP)
-    damaged[position] = value
-    path = write(tmp_path / "fuzz.gz", bytes(damaged))
-    try:
-        assert read_idx(path).nbytes <= len(VALID)
-    except FastnetFileError:
-        pass
-
-
-# ---------------------------------------------------------------- the real files
-
-def test_real_mnist_files_verify_and_have_the_official_shapes(mnist_dir):
-    train_images, train_labels, test_images, test_labels = read_mnist_idx(mnist_dir)
-    assert train_images.shape == (60_000, 28, 28) and train_images.dtype == np.uint8
-    assert test_images.shape == (10_000, 28, 28) and test_images.dtype == np.uint8
-    assert train_labels.shape == (60_000,) and test_labels.shape == (10_000,)
+def test_real_mnist_files_verify_and_have_the_records_shapes(mnist_dir):
+    arrays = read_idx_files(MNIST, mnist_dir)
+    assert [array.shape for array in arrays] == list(MNIST.idx_shapes.values())
+    train_images, train_labels, test_images, test_labels = arrays
+    assert train_images.shape[1:] == MNIST.image_shape and prod(MNIST.image_shape) == MNIST.inputs
+    assert train_images.dtype == test_images.dtype == np.uint8
     assert train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
-    assert set(np.unique(train_labels)) == set(range(10)) == set(np.unique(test_labels))
+    assert set(np.unique(train_labels)) == set(range(MNIST.classes)) == set(np.unique(test_labels))
 
 
 def test_real_labels_read_the_same_decompressed(mnist_dir, tmp_path):
     raw = write(tmp_path / "labels.idx", gzip.decompress((mnist_dir / NAMES[1]).read_bytes()))
-    np.testing.assert_array_equal(read_idx(raw, sha256=datasets.MNIST_FILES[NAMES[1]]),
+    np.testing.assert_array_equal(read_idx(raw, sha256=MNIST.files[NAMES[1]]),
                                   read_idx(mnist_dir / NAMES[1]))
 
 
-# ---------------------------------------------------------------- pickles
-
-ARRAYS = ((np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4), np.array([1, 2, 3])),) * 3
-
-# What Python 2's cPickle wrote for numpy.array([0, 128, 255], dtype=uint8): str, not bytes.
-PY2_PICKLE = (
-    b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85U\x01b\x87R"
-    b"q\x03(K\x01K\x03\x85cnumpy\ndtype\nq\x04U\x02u1K\x00K\x01\x87Rq\x05(K\x03U\x01|NNNJ\xff\xff\xff\xff"
-    b"J\xff\xff\xff\xffK\x00tb\x89U\x03\x00\x80\xfftb."
-)
+def test_a_second_idx_data_set_loads_through_the_same_path(tmp_path):
+    source = find(TINY, tiny_folder(tmp_path), download=False)
+    assert (source.path, source.format) == (tmp_path, "idx")
+    (X, y), (X_val, y_val), (X_test, y_test) = source.load(validation_size=1)
+    assert X.shape == (2, 4) and X_val.shape == (1, 4) and X_test.shape == (2, 4)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_array_equal(np.concatenate([X, X_val]) * 255, np.arange(12).reshape(3, 4) * 7 % 10)
+    assert [y.tolist(), y_val.tolist(), y_test.tolist()] == [[0, 7], [4], [0, 7]]
 
 
-@pytest.mark.parametrize("protocol", [2, 4, 5])
-@pytest.mark.parametrize("gzipped", [False, True])
-def test_read_pickle_round_trips_numpy_arrays(tmp_path, protocol, gzipped):
-    data = (*ARRAYS, np.float32(0.5), np.int64(7), np.dtype(">i2"))
-    path = write(tmp_path / "mnist.pkl.gz", pickle.dumps(data, protocol=protocol), gzipped)
-    loaded = read_pickle(path)
-    for (x, y), (x2, y2) in zip(ARRAYS, loaded[:3]):
-        np.testing.assert_array_equal(x, x2)
-        np.testing.assert_array_equal(y, y2)
-    assert loaded[3:] == data[3:]
+def test_another_data_sets_files_are_refused_from_their_headers(tmp_path):
+    with pytest.raises(FastnetFileError, match=r"claims shape \(3, 2, 2\), expected \(60000, 28, 28\)"):
+        find(MNIST, tiny_folder(tmp_path)).load(10_000)
 
 
-def test_read_pickle_reads_python2_strings_as_latin1(tmp_path):
-    path = write(tmp_path / "py2.pkl.gz", PY2_PICKLE, gzipped=True)
-    np.testing.assert_array_equal(read_pickle(path), np.array([0, 128, 255], np.uint8))
+def test_an_mnist_file_claiming_more_images_is_refused_before_reading(tmp_path):
+    # Issue 12, item 6: a small gzip claiming more than MNIST was decompressed to the end.
+    claim = idx_bytes(np.zeros(0), dims=(600_000, 28, 28))
+    write(tmp_path / NAMES[0], gzip.compress(claim + bytes(20_000_000), compresslevel=1))
+    for name in NAMES[1:]:
+        write(tmp_path / name, b"")
+    result, peak = with_peak(lambda: load_data(tmp_path))
+    assert isinstance(result, FastnetFileError)
+    assert f"{NAMES[0]}: its IDX header claims shape (600000, 28, 28), expected (60000, 28, 28)" in str(result)
+    assert peak < SLACK
 
 
-class Exploit:
-    """Unpickling this calls `action` with `args`."""
-
-    def __init__(self, action, *args):
-        self.action, self.args = action, args
-
-    def __reduce__(self):
-        return self.action, self.args
-
-
-@pytest.mark.parametrize("attack, refused", [
-    (lambda marker: Exploit(os.system, f"touch {marker}"), os.system.__module__ + ".system"),
-    (lambda marker: Exploit(exec, f"open({str(marker)!r}, 'w').write('pwned')"), "__builtin__.exec"),
-    (lambda marker: Exploit(np.save, str(marker), np.zeros(1)), "numpy.save"),
-])
-def test_read_pickle_refuses_anything_but_arrays_and_calls_nothing(tmp_path, attack, refused):
-    marker = tmp_path / "pwned"
-    payload = pickle.dumps((ARRAYS[0], attack(marker)), protocol=2)
-    path = write(tmp_path / "evil.pkl.gz", payload, gzipped=True)
-    with pytest.raises(FastnetFileError, match=f"refusing to unpickle {refused}"):
-        read_pickle(path)
-    assert not list(tmp_path.glob("pwned*"))
+def write_tiny_sets(path, train_count):
+    """Tiny-shaped sets of zeros at `path` (.npz: the official two; .pkl.gz: the chapter's three)."""
+    images, labels = np.zeros((train_count, 4)), np.zeros(train_count, np.uint8)
+    test = (np.zeros((2, 4)), np.zeros(2, np.uint8))
+    if path.name.endswith(".npz"):
+        np.savez_compressed(path, x_train=images, y_train=labels, x_test=test[0], y_test=test[1])
+    else:
+        write(path, pickle.dumps(((images, labels), test, test), protocol=4), gzipped=True)
+    return path
 
 
-@pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps(ARRAYS)[:-5]])
-def test_read_pickle_rejects_garbage(tmp_path, content):
-    with pytest.raises(FastnetFileError, match="cannot unpickle"):
-        read_pickle(write(tmp_path / "bad.pkl", content))
+@pytest.mark.parametrize("name", ["tiny.npz", "tiny.pkl.gz"])
+def test_a_one_file_form_is_bounded_by_the_records_sizes(tmp_path, name):
+    path = write_tiny_sets(tmp_path / name, 200_000)
+    with pytest.raises(FastnetFileError, match=f"{name}: .*the limit of {TINY.max_bytes} bytes"):
+        find(TINY, path).load(1)
+    training, _, _ = find(TINY, write_tiny_sets(path, 3)).load(1)
+    assert len(training[0]) == (2 if name.endswith(".npz") else 3)  # a pickle holds its own split
 
 
-# ---------------------------------------------------------------- npz
-
-def test_read_npz_returns_the_named_arrays_in_order(tmp_path):
-    path = tmp_path / "mnist.npz"
-    np.savez_compressed(path, y_train=np.arange(3), x_train=np.ones((3, 28, 28), np.uint8), extra=np.zeros(1))
-    x, y = read_npz(path, ["x_train", "y_train"])
-    assert x.shape == (3, 28, 28) and y.tolist() == [0, 1, 2]
-
-
-def test_read_npz_names_missing_arrays(tmp_path):
-    path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=np.zeros(2))
-    with pytest.raises(FastnetFileError, match=r"lacks arrays \['y_train'\]"):
-        read_npz(path, ["x_train", "y_train"])
-
-
-def test_read_npz_refuses_pickled_object_arrays(tmp_path):
-    path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=np.array([Exploit(os.system, "echo pwned")], dtype=object))
-    with pytest.raises(FastnetFileError, match="cannot read it as a .npz"):
-        read_npz(path, ["x_train"])
-
-
-def test_read_npz_rejects_non_zip_and_damaged_zip(tmp_path):
-    with pytest.raises(FastnetFileError, match="not a .npz archive"):
-        read_npz(write(tmp_path / "a.npz", b"plain text"), ["x_train"])
-    path = tmp_path / "b.npz"
-    np.savez(path, x_train=np.arange(1000))
-    content = bytearray(path.read_bytes())
-    content[100:110] = bytes(10)  # inside the stored array: the zip CRC no longer matches
-    with pytest.raises(FastnetFileError, match="cannot read it as a .npz"):
-        read_npz(write(path, bytes(content)), ["x_train"])
-
-
-# ---------------------------------------------------------------- finding MNIST
+# ---------------------------------------------------------------- finding
 
 def fake_idx_folder(folder):
     folder.mkdir(parents=True, exist_ok=True)
@@ -338,68 +122,98 @@ def fake_idx_folder(folder):
 def no_download(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("tried to download")
-    monkeypatch.setattr(datasets, "urlopen", refuse)
+    monkeypatch.setattr(downloads, "urlopen", refuse)
 
 
-def test_find_mnist_precedence_path_then_env_then_cwd_data(tmp_path, monkeypatch, no_download):
+def test_find_precedence_path_then_env_then_cwd_data(tmp_path, monkeypatch, no_download):
     explicit, env = fake_idx_folder(tmp_path / "explicit"), fake_idx_folder(tmp_path / "env")
     fake_idx_folder(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FASTNET_DATA", raising=False)
-    assert find_mnist().resolve() == tmp_path / "data"
+    assert find(MNIST).path.resolve() == tmp_path / "data"
     monkeypatch.setenv("FASTNET_DATA", str(env))
-    assert find_mnist() == env
-    assert find_mnist(explicit) == explicit
-    assert find_mnist(str(explicit)) == explicit
+    assert find(MNIST).path == env
+    assert find(MNIST, explicit).path == explicit
+    assert find(MNIST, str(explicit)) == find(MNIST, explicit)
+    assert find(MNIST, explicit).format == "idx"
 
 
-@pytest.mark.parametrize("name", datasets.ALTERNATIVES)
-def test_find_mnist_accepts_a_pickle_or_npz_in_the_folder_or_as_the_path(tmp_path, name, no_download):
+@pytest.mark.parametrize("name, form", [("mnist.pkl.gz", "pickle"), ("mnist.npz", "npz")])
+def test_find_accepts_a_pickle_or_npz_in_the_folder_or_as_the_path(tmp_path, name, form, no_download):
+    assert name in MNIST.single_files
     (tmp_path / name).write_bytes(b"")
-    assert find_mnist(tmp_path) == tmp_path / name
-    assert find_mnist(tmp_path / name) == tmp_path / name
+    assert (find(MNIST, tmp_path).path, find(MNIST, tmp_path).format) == (tmp_path / name, form)
+    assert find(MNIST, tmp_path / name) == find(MNIST, tmp_path)
+    renamed = (tmp_path / name).rename(tmp_path / ("digits" + name.removeprefix("mnist")))
+    assert find(MNIST, renamed).format == form  # a file given by path: its ending says the format
 
 
-def test_find_mnist_prefers_the_idx_files(tmp_path, no_download):
+def test_find_prefers_the_idx_files(tmp_path, no_download):
     fake_idx_folder(tmp_path)
     (tmp_path / "mnist.npz").write_bytes(b"")
-    assert find_mnist(tmp_path) == tmp_path
+    assert find(MNIST, tmp_path).path == tmp_path
 
 
-def test_find_mnist_rejects_missing_and_unknown_files(tmp_path, no_download):
-    with pytest.raises(FastnetFileError, match="no such file"):
-        find_mnist(tmp_path / "mnist.npz")
+def test_find_rejects_missing_and_unknown_files(tmp_path, no_download):
+    with pytest.raises(FastnetFileError, match="mnist.npz: no such file"):
+        find(MNIST, tmp_path / "mnist.npz")
     with pytest.raises(FastnetFileError, match="expected a folder"):
-        find_mnist(write(tmp_path / "mnist.csv", b"1,2"))
+        find(MNIST, write(tmp_path / "mnist.csv", b"1,2"))
 
 
-def test_find_mnist_without_download_says_where_to_put_the_files(tmp_path, no_download):
+def test_a_mistyped_folder_is_an_error_and_is_not_created(tmp_path, no_download):
+    # Issue 12, item 11: `--data dta` was created as a folder and MNIST downloaded into it.
+    (tmp_path / "data").mkdir()
     with pytest.raises(FastnetFileError) as caught:
-        find_mnist(tmp_path, download=False)
-    assert "download=False" in str(caught.value) and str(tmp_path) in str(caught.value)
+        find(MNIST, tmp_path / "dta")
+    assert str(caught.value) == f"{tmp_path / 'dta'}: no such folder; did you mean {tmp_path / 'data'}?"
+    assert not (tmp_path / "dta").exists()
+    with pytest.raises(FastnetFileError, match=r"elsewhere: no such folder$"):
+        find(MNIST, tmp_path / "elsewhere")
 
 
-def test_offline_and_missing_fails_fast_saying_where_to_put_the_files(tmp_path, monkeypatch):
+def test_find_without_download_says_where_to_put_the_files_and_how_to_name_them(tmp_path, no_download):
+    # Issue 12, item 12: the message named only path=, not the command line's --data.
+    with pytest.raises(FastnetFileError) as caught:
+        find(MNIST, tmp_path, download=False)
+    message = str(caught.value)
+    assert "download=False" in message and f"Put these four files in {tmp_path}" in message
+    assert "mnist.pkl.gz or mnist.npz" in message
+    assert "path= (in Python) or --data (on the fastnet command line)" in message
+
+
+def test_offline_creates_only_the_default_folder_and_says_where_to_put_the_files(tmp_path, monkeypatch):
     calls = []
 
     def offline(url, timeout):
         calls.append((url, timeout))
         raise URLError("no network")
-    monkeypatch.setattr(datasets, "urlopen", offline)
+    monkeypatch.setattr(downloads, "urlopen", offline)
     folder = tmp_path / "new" / "data"
-    started = time.perf_counter()
+    monkeypatch.setenv("FASTNET_DATA", str(folder))
     with pytest.raises(FastnetFileError) as caught:
-        find_mnist(folder)
-    assert time.perf_counter() - started < 1
+        find(MNIST)
     message = str(caught.value)
     assert f"Put these four files in {folder}" in message and "$FASTNET_DATA" in message
     assert all(name in message for name in NAMES) and "no network" in message
-    assert [url for url, _ in calls] == [mirror + NAMES[0] for mirror in datasets.MIRRORS]
-    assert all(0 < timeout <= 10 for _, timeout in calls)
+    assert [url for url, _ in calls] == [mirror + NAMES[0] for mirror in MNIST.mirrors]
+    assert all(timeout == downloads.TIMEOUT for _, timeout in calls)
     assert list(folder.iterdir()) == []
 
 
 # ---------------------------------------------------------------- downloading (from a local server)
+
+def serve(handler):
+    """A ThreadingHTTPServer on 127.0.0.1 running `handler` in a thread; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/"
+
+
+def stop(server):
+    server.shutdown()
+    server.server_close()
+
 
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -407,8 +221,9 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def mirror(tmp_path, monkeypatch):
-    """A folder served on 127.0.0.1, set as the second mirror after a dead one; yields (folder, requests)."""
+def mirror(tmp_path):
+    """A folder served on 127.0.0.1; yields (folder, requested paths, Tiny with a dead mirror
+    and then this one)."""
     root, requests = tmp_path / "mirror", []
     root.mkdir()
 
@@ -416,37 +231,24 @@ def mirror(tmp_path, monkeypatch):
         def do_GET(self):
             requests.append(self.path.lstrip("/"))
             super().do_GET()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
+    server, url = serve(partial(Handler, directory=str(root)))
     with socket.socket() as unused:  # a port nobody listens on: the first mirror refuses at once
         unused.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{unused.getsockname()[1]}/"
-    monkeypatch.setattr(datasets, "MIRRORS", (dead, f"http://127.0.0.1:{server.server_port}/"))
-    yield root, requests
-    server.shutdown()
-    server.server_close()
+    yield root, requests, replace(TINY, mirrors=(dead, url))
+    stop(server)
 
 
-@pytest.fixture
-def official(monkeypatch):
-    """Small stand-ins for the four official files: {name: decompressed content}, digests patched in."""
-    contents = {name: idx_bytes(np.arange(i + 3, dtype=np.uint8), 0x08) for i, name in enumerate(NAMES)}
-    digests = {name: hashlib.sha256(content).hexdigest() for name, content in contents.items()}
-    monkeypatch.setattr(datasets, "MNIST_FILES", digests)
-    return contents
-
-
-def test_download_fetches_missing_files_verified_and_atomically(tmp_path, mirror, official):
-    root, requests = mirror
-    for name, content in official.items():
-        write(root / name, content, gzipped=True)
+def test_download_fetches_missing_files_verified_and_atomically(tmp_path, mirror):
+    root, requests, tiny = mirror
+    tiny_folder(root)
     folder = tmp_path / "data"
     folder.mkdir()
-    write(folder / NAMES[1], official[NAMES[1]], gzipped=True)  # one file already there
-    assert find_mnist(folder) == folder
+    write(folder / NAMES[1], CONTENTS[NAMES[1]], gzipped=True)  # one file already there
+    assert find(tiny, folder) == find(tiny, folder, download=False)
     assert sorted(requests) == sorted(NAMES[:1] + NAMES[2:])
     assert sorted(path.name for path in folder.iterdir()) == sorted(NAMES)
-    assert [array.tolist() for array in read_mnist_idx(folder)] == [list(range(i + 3)) for i in range(4)]
+    assert [array.shape for array in read_idx_files(tiny, folder)] == SHAPES
 
 
 @pytest.mark.parametrize("served", [
@@ -454,27 +256,81 @@ def test_download_fetches_missing_files_verified_and_atomically(tmp_path, mirror
     lambda content: gzip.compress(content)[:-3],
     lambda content: b"<html>not found</html>",
 ])
-def test_download_of_corrupt_bytes_fails_and_leaves_nothing(tmp_path, mirror, official, served):
-    root, _ = mirror
-    for name, content in official.items():
+def test_download_of_corrupt_bytes_fails_and_leaves_nothing(tmp_path, mirror, served):
+    root, _, tiny = mirror
+    for name, content in CONTENTS.items():
         (root / name).write_bytes(served(content))
     folder = tmp_path / "data"
+    folder.mkdir()
     with pytest.raises(FastnetFileError) as caught:
-        find_mnist(folder)
+        find(tiny, folder)
     assert f"Put these four files in {folder}" in str(caught.value)
-    assert datasets.MIRRORS[1] + NAMES[0] in str(caught.value)
+    assert tiny.mirrors[1] + NAMES[0] in str(caught.value)
     assert list(folder.iterdir()) == []
 
 
-def test_download_reports_a_digest_mismatch(tmp_path, mirror, official):
-    root, _ = mirror
-    write(root / NAMES[0], official[NAMES[1]], gzipped=True)
-    with pytest.raises(FastnetFileError, match=f"expected {datasets.MNIST_FILES[NAMES[0]]}"):
-        find_mnist(tmp_path / "data")
+def test_download_reports_a_digest_mismatch(tmp_path, mirror):
+    root, _, tiny = mirror
+    wrong = bytearray(CONTENTS[NAMES[0]])
+    wrong[-1] ^= 1
+    write(root / NAMES[0], bytes(wrong), gzipped=True)
+    with pytest.raises(FastnetFileError, match=f"expected {tiny.files[NAMES[0]]}"):
+        find(tiny, tmp_path)
 
 
-def test_download_reports_what_each_mirror_said(tmp_path, mirror, official):
+def test_download_reports_what_each_mirror_said(tmp_path, mirror):
     with pytest.raises(FastnetFileError) as caught:
-        find_mnist(tmp_path / "data")
+        find(mirror[2], tmp_path)
     message = str(caught.value)
     assert "Connection refused" in message and "404" in message
+
+
+@pytest.fixture
+def drip():
+    """A server on 127.0.0.1 that answers every request with a byte every 20 ms; its URL."""
+    stopping = threading.Event()
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                while not stopping.wait(0.02):
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                pass
+
+        def log_message(self, *args):
+            pass
+    server, url = serve(Drip)
+    yield url
+    stopping.set()
+    stop(server)
+
+
+def test_a_dripping_download_gives_up_at_the_deadline_and_leaves_no_part_file(tmp_path, drip, monkeypatch):
+    # Issue 12, item 11: a server sending a byte every 2 s kept the download going for ever.
+    monkeypatch.setattr(downloads, "DEADLINE", 0.3)
+    with pytest.raises(FastnetFileError) as caught:
+        find(replace(TINY, mirrors=(drip,)), tmp_path)
+    assert f"{drip}{NAMES[0]}: not complete after 0.3 s, the deadline for one file" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_download_leaves_no_part_file(tmp_path, drip):
+    script = ("import sys; from dataclasses import replace; from fastnet import datasets; "
+              "datasets.download_files(replace(datasets.MNIST, mirrors=(sys.argv[1],)), sys.argv[2])")
+    command = [sys.executable, "-c", script, drip, str(tmp_path)]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            while not list(tmp_path.glob("*.part")):  # the download has started
+                assert process.poll() is None, process.stderr.read()
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert list(tmp_path.iterdir()) == []

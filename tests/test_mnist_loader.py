@@ -19,7 +19,7 @@ def real(mnist_dir):
 # ---------------------------------------------------------------- the real files
 
 def test_load_data_gives_the_chapters_split(real, mnist_dir):
-    train_images, train_labels, test_images, test_labels = datasets.read_mnist_idx(mnist_dir)
+    train_images, train_labels, test_images, test_labels = datasets.read_idx_files(datasets.MNIST, mnist_dir)
     (X, y), (X_val, y_val), (X_test, y_test) = real
     assert [len(X), len(X_val), len(X_test)] == [50_000, 10_000, 10_000]
     for images, labels in real:
@@ -116,9 +116,9 @@ def with_training(images=None, labels=None):
 
 
 BAD_SETS = {
-    "label 10": (with_training(labels=np.array([0, 1, 2, 3, 10])), r"digits 0\.\.9, found values 0\.\.10"),
-    "label -1": (with_training(labels=np.array([0, 1, 2, 3, -1])), r"digits 0\.\.9, found values -1\.\.3"),
-    "float labels": (with_training(labels=np.zeros(5)), "labels must be integer digits 0..9, found float64"),
+    "label 10": (with_training(labels=np.array([0, 1, 2, 3, 10])), r"classes 0\.\.9, found values 0\.\.10"),
+    "label -1": (with_training(labels=np.array([0, 1, 2, 3, -1])), r"classes 0\.\.9, found values -1\.\.3"),
+    "float labels": (with_training(labels=np.zeros(5)), "labels must be integer classes 0..9, found float64"),
     "too few labels": (with_training(labels=np.zeros(4, int)), r"labels have shape \(4,\), expected \(5,\)"),
     "783 pixels": (with_training(images=np.zeros((5, 783), np.float32)), r"images have shape \(5, 783\)"),
     "NaN pixel": (with_training(images=np.full((5, 784), np.nan, np.float32)), r"outside \[0, 1\]"),

@@ -141,7 +141,7 @@ def test_backprop_feedforward_and_update_match_reference(problem):
 # -- the façade: shapes, views, assignment ----------------------------------------------
 def test_chapter_attributes_and_shapes():
     net = network.Network([5, 4, 3])
-    assert net.num_layers == 3 and net.sizes == [5, 4, 3]
+    assert net.num_layers == 3 and net.sizes == (5, 4, 3)
     assert [b.shape for b in net.biases] == [(4, 1), (3, 1)]
     assert [w.shape for w in net.weights] == [(4, 5), (3, 4)]
     assert net.feedforward(np.zeros((5, 1))).shape == (3, 1)

@@ -39,8 +39,8 @@ ALLOCATIONS = """
         X = rng.random((95, sizes[0]))
         T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 95)]
         order = rng.permutation(95)
-        net._train_samples(X, T, order, 10, 0.5)          # compile, build the workspace
-        counts[str(sizes)] = [allocations(lambda: net._train_samples(X, T, order[:n], 10, 0.5))
+        net._train_samples(X, T, order, 10, 0.5, 1.0)        # compile, build the workspace
+        counts[str(sizes)] = [allocations(lambda: net._train_samples(X, T, order[:n], 10, 0.5, 1.0))
                               for n in (10, 95)]
     print(json.dumps(counts))
 """

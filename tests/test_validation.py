@@ -49,7 +49,7 @@ def test_bad_dtype(dtype):
 
 def test_numpy_integer_sizes_and_dtype_names_are_accepted():
     net = network.Network(np.array([4, 3, 2]), dtype="float32")
-    assert net.sizes == [4, 3, 2] and all(type(s) is int for s in net.sizes)
+    assert net.sizes == (4, 3, 2) and all(type(s) is int for s in net.sizes)
     assert net.dtype == np.float32
 
 
@@ -89,10 +89,10 @@ BAD_TRAINING = [
 @pytest.mark.parametrize("training_data, error, message", BAD_TRAINING)
 def test_bad_training_data(training_data, error, message):
     net = network.Network([4, 3, 2])
-    before = net._params.copy()
+    before = net.parameters.copy()
     with pytest.raises(error, match=message):
         net.SGD(training_data, 1, 5, 3.0)
-    np.testing.assert_array_equal(net._params, before)
+    np.testing.assert_array_equal(net.parameters, before)
 
 
 @pytest.mark.parametrize("epochs, batch, eta, error, message", [
@@ -127,10 +127,10 @@ def test_bad_hyperparameters(epochs, batch, eta, error, message):
 ])
 def test_bad_test_data_in_sgd_and_evaluate(test_data, error, message):
     net = network.Network([4, 3, 2])
-    before = net._params.copy()
+    before = net.parameters.copy()
     with pytest.raises(error, match=message):
         net.SGD((X, y), 1, 5, 3.0, test_data=test_data)
-    np.testing.assert_array_equal(net._params, before)
+    np.testing.assert_array_equal(net.parameters, before)
     with pytest.raises(error, match=message):
         net.evaluate(test_data)
 
@@ -158,7 +158,7 @@ def test_bad_feedforward_input():
 
 def test_bad_update_mini_batch_and_backprop():
     net = network.Network([4, 3, 2])
-    before = net._params.copy()
+    before = net.parameters.copy()
     column = X[0].reshape(4, 1)
     with pytest.raises(ValueError, match=r"mini_batch is empty"):
         net.update_mini_batch([], 3.0)
@@ -175,7 +175,7 @@ def test_bad_update_mini_batch_and_backprop():
         net.backprop(column, np.ones((3, 1)))
     with pytest.raises(ValueError, match=r"\(x, y\) targets must be finite"):
         net.backprop(column, np.full((2, 1), np.inf))
-    np.testing.assert_array_equal(net._params, before)
+    np.testing.assert_array_equal(net.parameters, before)
 
 
 def test_data_is_checked_once_per_call_not_per_mini_batch(monkeypatch):
@@ -191,8 +191,8 @@ def test_overflowing_training_stops_naming_the_epoch_and_a_smaller_eta():
     net = network.Network([1, 1])
     net.weights, net.biases = [np.zeros((1, 1))], [np.zeros((1, 1))]
     with pytest.raises(TrainingDivergedError, match=r"training diverged in epoch 4: weights or biases "
-                                                    r"became NaN or inf with eta=1e\+300; try a smaller eta"):
-        list(net.train((np.array([[1e300]]), np.array([0])), 3, 1, 1e300, first_epoch=4))
+                                                    r"became NaN or inf with eta=1.7e\+308; try a smaller eta"):
+        list(net.train((np.array([[10.0]]), np.array([0])), 3, 1, 1.7e308, first_epoch=4))
     assert issubclass(TrainingDivergedError, FloatingPointError)
 
 
@@ -207,7 +207,7 @@ def test_chapters_eta_100_saturates_without_diverging_or_warning(mnist_dir):
                                  test_data=(images[2000:3000], labels[2000:3000])))
         outputs = net.feedforward(images[:100].T)
     assert [result.epoch for result in results] == [0, 1]
-    assert np.isfinite(net._params).all()
+    assert np.isfinite(net.parameters).all()
     assert np.isfinite(outputs).all() and ((outputs >= 0) & (outputs <= 1)).all()
 
 
@@ -244,3 +244,108 @@ def test_module_sigmoid_warns_never_and_is_the_formula():
         s = network.sigmoid(z)
         network.sigmoid_prime(z)
     np.testing.assert_array_equal(s, formula(z))
+
+
+# -- issue 12: nothing public can break the kernels; non-finite values named ----------------
+def test_sizes_are_immutable_so_the_kernels_cannot_be_misled():
+    net = network.Network([4, 3, 2])
+    with pytest.raises(TypeError):
+        net.sizes[0] = 300000
+    with pytest.raises(AttributeError):
+        net.sizes = (300000, 3, 2)
+    assert net.feedforward(np.zeros(4)).shape == (2,)
+
+
+def test_a_set_of_sizes_is_refused_not_reordered():
+    with pytest.raises(TypeError, match=r"sizes must be a list of layer sizes .* \(a set has no order\)"):
+        network.Network({784, 30, 10})
+
+
+@pytest.mark.parametrize("assign", [
+    lambda net, bad: setattr(net, "weights", [bad, net.weights[1]]),
+    lambda net, bad: net.weights.__setitem__(0, bad),
+    lambda net, bad: net.weights.__setitem__(slice(0, 1), [bad]),
+])
+def test_non_finite_parameters_are_refused_on_assignment(assign):
+    net = network.Network([4, 3, 2])
+    before = net.parameters.copy()
+    bad = np.zeros((3, 4))
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"weights\[0\] must be finite, but holds nan at index \(1, 2\)"):
+        assign(net, bad)
+    np.testing.assert_array_equal(net.parameters, before)
+
+
+def test_slices_of_weights_and_biases_can_be_assigned():
+    net = network.Network([4, 3, 2])
+    net.weights[0:1] = [np.ones((3, 4))]
+    net.biases[:] = [np.zeros((3, 1)), np.full((2, 1), 0.5)]
+    np.testing.assert_array_equal(net.weights[0], 1.0)
+    np.testing.assert_array_equal(net.biases[1], 0.5)
+    with pytest.raises(ValueError, match=r"biases\[0:None\] holds 2 arrays; got 1 to assign"):
+        net.biases[0:] = [np.zeros((3, 1))]
+
+
+def test_inputs_too_large_for_float32_are_named_not_turned_into_nan():
+    net = network.Network([4, 2], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"a: values too large for float32 \(sample 0 reaches 1e\+39\)"):
+        net.feedforward(np.full(4, 1e39))
+    with pytest.raises(ValueError, match=r"training_data inputs: values too large for float32"):
+        list(net.train((np.full((3, 4), 1e39), np.zeros(3, int)), 1, 1, 1.0))
+
+
+def test_float64_inputs_that_overflow_are_named_not_counted_as_class_0():
+    np.random.seed(0)
+    net = network.Network([784, 30, 10])
+    X_huge = np.full((5, 784), 1e308)
+    X_huge[:, ::2] *= -1
+    with pytest.raises(ValueError, match=r"test_data inputs: the outputs for sample 0 are NaN: its "
+                                         r"weighted sums overflow float64 \(inputs up to 1e\+308"):
+        net.evaluate((X_huge, np.zeros(5, int)))
+    with pytest.raises(TrainingDivergedError, match=r"The inputs reach 1e\+308, large enough to "
+                                                    r"overflow float64 arithmetic: scale them"):
+        list(net.train((X_huge, np.zeros(5, int)), 1, 5, 3.0))
+
+
+def test_image_bytes_are_scaled_to_pixels_with_a_warning():
+    images = np.random.default_rng(1).integers(0, 256, (20, 4), dtype=np.uint8)
+    labels = np.arange(20) % 2
+    np.random.seed(2)
+    random.seed(2)
+    as_bytes = network.Network([4, 3, 2])
+    with pytest.warns(UserWarning, match=r"training_data inputs are bytes 0..255 \(uint8\); "
+                                         r"fastnet divided them by 255"):
+        list(as_bytes.train((images, labels), 1, 5, 3.0))
+    np.random.seed(2)
+    random.seed(2)
+    as_pixels = network.Network([4, 3, 2])
+    list(as_pixels.train((images / np.float32(255), labels), 1, 5, 3.0))
+    np.testing.assert_array_equal(as_bytes.parameters, as_pixels.parameters)
+
+
+def test_a_huge_mini_batch_on_few_samples_needs_scratch_for_the_samples_only():
+    rng = np.random.default_rng(3)
+    net = network.Network([784, 30, 10])
+    list(net.train((rng.random((100, 784)), rng.integers(0, 10, 100)), 1, 10**9, 3.0))
+
+
+def test_building_a_network_holds_little_more_than_the_network(monkeypatch):
+    """The chapter's ``randn(y, x)`` per layer would hold a second copy of the weights; the
+    draws go in blocks instead (here small, to keep the test small)."""
+    import tracemalloc
+    from fastnet import inits
+    monkeypatch.setattr(inits, "DRAW_CHUNK", 1 << 16)
+    tracemalloc.start()
+    try:
+        net = network.Network([2000, 2000, 10])
+        size = net.parameters.nbytes
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.3 * size, f"building a {size / 1e6:.0f} MB network peaked at {peak / 1e6:.0f} MB"
+
+
+def test_order_must_be_a_list_shuffled_in_place():
+    with pytest.raises(TypeError, match=r"order must be a list of the sample indices \(it is "
+                                        r"shuffled in place\), got a tuple"):
+        list(network.Network([4, 2]).train((X, y), 1, 4, 1.0, order=tuple(range(12))))

@@ -1,0 +1,243 @@
+"""Bounded readers for data files: IDX (gzip'd or raw), pickles of NumPy arrays, .npz archives.
+
+Each reader checks the sizes a file's headers claim against a limit before it allocates or
+decompresses the data, and turns every failure into a FastnetFileError naming the file.
+"""
+
+import codecs
+import gzip
+import hashlib
+import pickle
+import zipfile
+import zlib
+from contextlib import contextmanager
+from math import prod
+
+import numpy as np
+
+from .errors import FastnetFileError
+
+try:  # NumPy 2
+    from numpy._core import multiarray as _multiarray, numeric as _numeric
+except ImportError:  # NumPy 1
+    from numpy.core import multiarray as _multiarray, numeric as _numeric
+
+MAX_BYTES = 1 << 30  # default limit on the data one reader returns; callers may raise it
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_MAX_NDIM = 32
+_CHUNK = 1 << 18
+_NPZ_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+
+_NUMPY_HELPERS = {
+    ("multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("multiarray", "scalar"): _multiarray.scalar,
+    ("numeric", "_frombuffer"): _numeric._frombuffer,
+}
+# Everything a pickle of NumPy arrays may name, under NumPy 1 and NumPy 2 module names.
+_PICKLE_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,  # how Python 3 writes bytes at protocol 2
+    **{(f"{core}.{module}", name): helper
+       for core in ("numpy.core", "numpy._core")
+       for (module, name), helper in _NUMPY_HELPERS.items()},
+}
+
+
+def read_idx(path, sha256=None, shape=None, max_bytes=MAX_BYTES):
+    """The array in the IDX file at `path` (gzip'd or raw), in native byte order.
+
+    With `sha256` (hex), the decompressed bytes must have that digest; with `shape`, the
+    header must claim exactly that shape. A header claiming more than `max_bytes` of data
+    is refused before any data is read.
+    """
+    with _read_errors(path, "cannot read it"), _open(path) as stream:
+        header, dtype, dims = _read_idx_header(path, stream)
+        if shape is not None and dims != tuple(shape):
+            raise FastnetFileError(f"{path}: its IDX header claims shape {dims}, expected {tuple(shape)}")
+        size = dtype.itemsize * prod(dims)
+        promise = f"its header promises {size} bytes of {dtype} data for shape {dims}"
+        _check_limit(path, promise, size, max_bytes)
+        data = _read_at_most(stream, size + 1)
+    if len(data) != size:
+        found = f"only {len(data)}" if len(data) < size else "more"
+        raise FastnetFileError(f"{path}: {promise}, the file holds {found}: it is truncated or corrupt")
+    if sha256 is not None:
+        digest = hashlib.sha256(header)
+        digest.update(data)
+        _check_digest(path, digest.hexdigest(), sha256)
+    try:
+        array = np.frombuffer(data, dtype).reshape(dims)
+    except ValueError as error:  # a zero dimension beside absurdly large ones
+        raise FastnetFileError(f"{path}: impossible IDX shape {dims}: {error}") from None
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def read_pickle(path, max_bytes=MAX_BYTES):
+    """What the pickle at `path` (gzip'd or raw) holds, admitting NumPy arrays only and
+    reading at most `max_bytes` of (decompressed) pickle."""
+    try:
+        with _open(path) as stream:
+            return _ArrayUnpickler(_Limited(stream, max_bytes), encoding="latin1").load()
+    except Exception as error:  # whatever malformed input makes pickle or NumPy raise
+        raise FastnetFileError(f"{path}: cannot unpickle it: {error}") from error
+
+
+def read_npz(path, keys, max_bytes=MAX_BYTES):
+    """The arrays named `keys` in the .npz archive at `path`, read without pickle.
+
+    Each member's .npy header is checked first: an array of more than `max_bytes`, or one
+    larger than its zip entry holds, is refused before its data is read.
+    """
+    if not zipfile.is_zipfile(path):
+        raise FastnetFileError(f"{path}: not a .npz archive (not a readable zip file)")
+    with _read_errors(path, "cannot read it as a .npz archive"), zipfile.ZipFile(path) as archive:
+        members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+        missing = [key for key in keys if key not in members]
+        if missing:
+            raise FastnetFileError(f"{path}: lacks arrays {missing}; it holds {list(members)}")
+        return [_read_npy(f"{path}: {members[key].filename}", archive, members[key], max_bytes)
+                for key in keys]
+
+
+def _read_npy(where, archive, info, max_bytes):
+    """The array in the .npy member `info` of `archive`, its header checked before its data."""
+    if info.flag_bits & 0x1:
+        raise FastnetFileError(f"{where}: the member is encrypted; fastnet reads plain archives")
+    if info.compress_type not in _NPZ_COMPRESSIONS:
+        raise FastnetFileError(
+            f"{where}: compression method {info.compress_type}; fastnet reads "
+            f"{' or '.join(_NPZ_COMPRESSIONS.values())} members (what numpy.savez writes)")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in _NPY_HEADER_READERS:
+            raise FastnetFileError(f"{where}: .npy format version {version}, expected 1.0 or 2.0")
+        shape, _, dtype = _NPY_HEADER_READERS[version](member)
+        if min(shape, default=0) < 0:
+            raise FastnetFileError(f"{where}: its header claims the impossible shape {shape}")
+        if not dtype.hasobject:  # object arrays hold pickles: read_array refuses them below
+            size = dtype.itemsize * prod(shape)
+            promise = f"its header promises {size} bytes of {dtype} data for shape {shape}"
+            _check_limit(where, promise, size, max_bytes)
+            if member.tell() + size != info.file_size:
+                raise FastnetFileError(f"{where}: {promise}, but the member holds "
+                                       f"{info.file_size - member.tell()}: it is truncated or corrupt")
+        member.seek(0)
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that can build NumPy arrays and nothing else."""
+
+    def find_class(self, module, name):
+        try:
+            return _PICKLE_GLOBALS[module, name]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refusing to unpickle {module}.{name}: only NumPy arrays are allowed") from None
+
+
+class _Limited:
+    """A binary stream that yields at most `limit` bytes: a request past it fails unread."""
+
+    def __init__(self, stream, limit):
+        self._stream, self._left, self._limit = stream, limit, limit
+
+    def read(self, size=-1):
+        return self._counted(self._stream.read(self._bounded(size)))
+
+    def readline(self, size=-1):
+        return self._counted(self._stream.readline(self._bounded(size)))
+
+    def readinto(self, buffer):
+        with memoryview(buffer) as view:
+            return self._counted(self._stream.readinto(view[:self._bounded(len(view))]))
+
+    def _bounded(self, size):
+        """`size` if that much is left; for -1 ("all"), one byte more than is left."""
+        if size is None or size < 0:
+            return self._left + 1
+        if size > self._left:
+            self._over()
+        return size
+
+    def _counted(self, data):
+        """`data` (or a count of bytes read), taken from what is left."""
+        self._left -= data if isinstance(data, int) else len(data)
+        if self._left < 0:
+            self._over()
+        return data
+
+    def _over(self):
+        raise FastnetFileError(f"it is longer than {_limit(self._limit)}")
+
+
+@contextmanager
+def _read_errors(path, doing):
+    """Turns what reading a damaged file raises into a FastnetFileError naming `path`."""
+    try:
+        yield
+    except FastnetFileError:
+        raise
+    except (OSError, EOFError, ValueError, OverflowError, NotImplementedError, zipfile.BadZipFile,
+            zlib.error) as error:  # NotImplementedError: zip features zipfile lacks
+        reason = str(error) or ("it ends too soon" if isinstance(error, EOFError) else type(error).__name__)
+        raise FastnetFileError(f"{path}: {doing}: {reason}") from error
+
+
+def _open(path):
+    """`path` opened for binary reading, decompressed when it starts with the gzip magic."""
+    with open(path, "rb") as file:
+        gzipped = file.read(2) == _GZIP_MAGIC
+    return gzip.open(path) if gzipped else open(path, "rb")
+
+
+def _read_at_most(stream, limit):
+    """Up to `limit` bytes of `stream`, read in chunks so memory grows only with what is there."""
+    data = bytearray()
+    while len(data) < limit:
+        chunk = stream.read(min(_CHUNK, limit - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_idx_header(path, stream):
+    """(raw header bytes, big-endian dtype, dims) from the start of an IDX stream."""
+    magic = _read_at_most(stream, 4)
+    if len(magic) < 4 or magic[:2] != b"\0\0":
+        raise FastnetFileError(
+            f"{path}: not an IDX file: it starts with {bytes(magic[:4]).hex(' ') or 'nothing'}, "
+            "expected 00 00 <type> <ndim>")
+    code, ndim = magic[2], magic[3]
+    if code not in _IDX_DTYPES:
+        known = " ".join(f"{c:02x}" for c in _IDX_DTYPES)
+        raise FastnetFileError(f"{path}: unknown IDX type code {code:02x}, expected one of {known}")
+    if not 1 <= ndim <= _MAX_NDIM:
+        raise FastnetFileError(f"{path}: IDX header claims {ndim} dimensions, expected 1..{_MAX_NDIM}")
+    dims = _read_at_most(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise FastnetFileError(f"{path}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes")
+    shape = tuple(int(dim) for dim in np.frombuffer(dims, ">u4"))
+    return magic + dims, np.dtype(_IDX_DTYPES[code]), shape
+
+
+def _check_limit(where, promise, size, max_bytes):
+    if size > max_bytes:
+        raise FastnetFileError(f"{where}: {promise}, over {_limit(max_bytes)}")
+
+
+def _limit(max_bytes):
+    return f"the limit of {max_bytes} bytes (max_bytes={max_bytes}; raise it to read a larger file)"
+
+
+def _check_digest(path, actual, expected):
+    if actual != expected:
+        raise FastnetFileError(
+            f"{path}: SHA-256 of the decompressed bytes is {actual}, expected {expected}: "
+            "the file is damaged or not the official one; delete it and download it again")
