@@ -129,24 +129,25 @@ def _add_evaluate(commands):
 
 
 def _add_predict(commands):
-    predict = commands.add_parser(
-        "predict", help="the digit a saved network reads in each image (needs the image extra)",
-        description="Read one digit in each image: any size, a drawing or a photo, dark on light "
-                    "or light on dark. One image: the digit and the ten output activations; "
-                    "several: a line 'IMAGE: DIGIT' each.")
-    _add_model(predict)
-    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="an image of one digit")
-    predict.set_defaults(run=run_predict)
+    _add_image_command(commands, "predict", run_predict, "an image of one digit",
+                       help="the digit a saved network reads in each image (needs the image extra)",
+                       description="Read one digit in each image: any size, a drawing or a photo, "
+                                   "dark on light or light on dark. One image: the digit and the ten "
+                                   "output activations; several: a line 'IMAGE: DIGIT' each.")
 
 
 def _add_read(commands):
-    read = commands.add_parser(
-        "read", help="the number (one or more digits) a saved network reads in each image",
-        description="Read the digits written in each image, left to right. One image: the digits; "
-                    "several: a line 'IMAGE: DIGITS' each.")
-    _add_model(read)
-    read.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="an image of a number")
-    read.set_defaults(run=run_read)
+    _add_image_command(commands, "read", run_read, "an image of a number",
+                       help="the number (one or more digits) a saved network reads in each image",
+                       description="Read the digits written in each image, left to right. One "
+                                   "image: the digits; several: a line 'IMAGE: DIGITS' each.")
+
+
+def _add_image_command(commands, name, run, image_help, **texts):
+    parser = commands.add_parser(name, **texts)
+    _add_model(parser)
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help=image_help)
+    parser.set_defaults(run=run)
 
 
 def _add_serve(commands):
@@ -373,7 +374,7 @@ def run_serve(args):
         httpd = server.DigitServer(net, args.host, args.port)
     except OSError as error:
         raise CommandLineError(f"fastnet serve: error: cannot listen on {args.host}:{args.port}: "
-                               f"{error.strerror or error}; choose another --port") from None
+                               f"{error.strerror or error}") from None
     print(f"fastnet: reading digits at {httpd.url}  (Ctrl-C stops)", flush=True)
     try:
         httpd.serve_forever()

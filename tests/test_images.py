@@ -44,7 +44,8 @@ def centre_of_mass(pixels):
 
 
 # -- the accuracy a person sees ---------------------------------------------------------------
-def test_predict_reads_redrawn_digits_within_2_points_of_the_originals(digit_net, mnist_arrays, tmp_path, capsys):
+def test_predict_reads_redrawn_digits_within_2_points_of_the_originals(digit_net, mnist_arrays, tmp_path,
+                                                                        capsys):
     """400 MNIST test digits drawn 2-6x larger, dark on light, somewhere on a larger noisy
     canvas; half of them photos (JPEG) with uneven light. Same network, same digits."""
     net, model = digit_net
@@ -90,7 +91,8 @@ def test_an_mnist_digit_comes_back_as_itself(mnist_arrays, mode):
     for index in range(5):
         ink = np.kron(X[index].reshape(28, 28), np.ones((5, 5), dtype=np.float32))
         if mode == "RGBA":
-            image = Image.fromarray(np.dstack([np.zeros((140, 140, 3), np.uint8), np.rint(ink * 255).astype(np.uint8)]))
+            alpha = np.rint(ink * 255).astype(np.uint8)
+            image = Image.fromarray(np.dstack([np.zeros((140, 140, 3), np.uint8), alpha]))
         elif mode == "I;16":
             image = Image.fromarray(np.rint(65535 * (1 - ink)).astype(np.uint16))
         else:
@@ -107,7 +109,8 @@ def test_a_photo_stored_sideways_is_turned_upright(mnist_arrays):
     exif = Image.Exif()
     exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
     sideways = encoded(np.rot90(gray), "JPEG", quality=95, exif=exif)
-    np.testing.assert_allclose(images.prepare(sideways), images.prepare(encoded(gray, "JPEG", quality=95)), atol=0.1)
+    upright = encoded(gray, "JPEG", quality=95)
+    np.testing.assert_allclose(images.prepare(sideways), images.prepare(upright), atol=0.1)
 
 
 def test_a_large_photo_is_read_small_and_reports_its_scale(mnist_arrays):
@@ -115,7 +118,8 @@ def test_a_large_photo_is_read_small_and_reports_its_scale(mnist_arrays):
     gray = people.redrawn_digit(X[0], np.random.default_rng(0))
     large = np.kron(gray, np.ones((12, 12), dtype=np.uint8))
     small, scale = images.open_gray(encoded(large))
-    assert max(small.shape) == images.WORKING_SIDE and scale == pytest.approx(max(large.shape) / images.WORKING_SIDE)
+    assert max(small.shape) == images.WORKING_SIDE
+    assert scale == pytest.approx(max(large.shape) / images.WORKING_SIDE)
     assert np.abs(images.prepare(encoded(large)) - images.prepare(encoded(gray))).mean() < 0.02
 
 
@@ -124,7 +128,8 @@ def test_a_large_photo_is_read_small_and_reports_its_scale(mnist_arrays):
 def test_a_blank_image_is_an_error_not_a_digit(kind):
     rng = np.random.default_rng(0)
     y, x = np.mgrid[0:200, 0:300]
-    gray = {"white": np.full((200, 300), 1.0), "black": np.zeros((200, 300)), "gray": np.full((200, 300), 0.6),
+    gray = {"white": np.full((200, 300), 1.0), "black": np.zeros((200, 300)),
+            "gray": np.full((200, 300), 0.6),
             "noise": np.clip(0.85 + rng.normal(0, 0.04, (200, 300)), 0, 1),
             "gradient": 0.95 - 0.3 * x / 300 - 0.1 * y / 200 + rng.normal(0, 0.02, (200, 300)),
             "one pixel": np.ones((1, 1))}[kind]

@@ -24,7 +24,8 @@ def numbers(X, y, rng, count, **style):
     written = []
     for _ in range(count):
         chosen = rng.choice(len(y), rng.integers(3, 9), replace=False)
-        written.append((png(people.written_number(X[chosen], rng, **style)), "".join(map(str, y[chosen])), chosen))
+        image = png(people.written_number(X[chosen], rng, **style))
+        written.append((image, "".join(map(str, y[chosen])), chosen))
     return written
 
 
@@ -79,7 +80,8 @@ def written(*inks, gap=20, height=200):
     left = gap
     for ink in inks:
         top = (height - ink.shape[0]) // 2
-        page[top:top + ink.shape[0], left:left + ink.shape[1]] = np.maximum(page[top:top + ink.shape[0], left:left + ink.shape[1]], ink)
+        region = page[top:top + ink.shape[0], left:left + ink.shape[1]]
+        np.maximum(region, ink, out=region)
         left += ink.shape[1] + gap
     return np.rint(255 * (1 - page)).astype(np.uint8)
 

@@ -7,34 +7,17 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from fastnet import reading, server
+from fastnet import cli, reading
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
 people = pytest.importorskip("people")
 from test_images import encoded, png_declaring  # noqa: E402  (after the skips: needs Pillow)
-
-MAX_BODY = 200_000
-
-
-@pytest.fixture(scope="module")
-def page_server(digit_net):
-    """A DigitServer on 127.0.0.1 and a free port, serving from a thread; stopped after."""
-    net, _ = digit_net
-    httpd = server.DigitServer(net, port=0, max_body=MAX_BODY)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=10)
-
 
 def request(httpd, method, path, body=None, headers=None):
     """``(status, JSON or text)`` of one request to ``httpd``."""
@@ -86,7 +69,7 @@ def test_read_answers_digits_activations_boxes_and_pixels(page_server, digit_net
     ("POST", "/read", encoded(np.full((50, 80), 250, np.uint8)), {}, 422, "no ink found: the image is blank"),
     ("POST", "/read", b"", {}, 415, "not an image file"),
     ("POST", "/read", None, {"Content-Length": str(10**9)}, 413,
-     f"the upload has 1,000,000,000 bytes; images of at most {MAX_BODY:,} bytes are read"),
+     "the upload has 1,000,000,000 bytes; images of at most 200,000 bytes are read"),
     ("POST", "/read", None, {"Content-Length": "lots"}, 400, "Content-Length must be a number of bytes"),
     ("POST", "/elsewhere", b"x", {}, 404, "post images to /read"),
     ("GET", "/secret.txt", None, {}, 404, "no page /secret.txt"),
@@ -100,8 +83,8 @@ def test_hostile_requests_get_a_4xx_and_the_server_goes_on(page_server, number_i
 
 
 def test_a_request_without_length_or_cut_short_is_refused(page_server, number_images):
-    for raw, status in [(b"POST /read HTTP/1.1\r\nHost: x\r\n\r\n", b" 411 "),
-                        (b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + number_images[0][:100], b" 400 ")]:
+    cut_short = b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + number_images[0][:100]
+    for raw, status in [(b"POST /read HTTP/1.1\r\nHost: x\r\n\r\n", b" 411 "), (cut_short, b" 400 ")]:
         with socket.create_connection(page_server.server_address[:2], timeout=30) as client:
             client.sendall(raw)
             client.shutdown(socket.SHUT_WR)
@@ -112,19 +95,9 @@ def test_a_request_without_length_or_cut_short_is_refused(page_server, number_im
 def test_requests_at_once_get_the_answers_they_would_get_alone(page_server, number_images):
     alone = [request(page_server, "POST", "/read", image)[1] for image in number_images]
     with ThreadPoolExecutor(6) as pool:
-        together = list(pool.map(lambda n: request(page_server, "POST", "/read", number_images[n % 3])[1], range(24)))
+        together = list(pool.map(lambda n: request(page_server, "POST", "/read", number_images[n % 3])[1],
+                                 range(24)))
     assert together == [alone[n % 3] for n in range(24)]
-
-
-def test_the_network_answers_right_from_many_threads_at_once(page_server):
-    """Requests are served by threads; the network they share is called by one at a time
-    (a Network's evaluation scratch is shared between calls)."""
-    rng = np.random.default_rng(0)
-    inputs = [rng.random((784, k)).astype(np.float32) for k in (1, 3, 7, 40)]
-    alone = [page_server.net.feedforward(x) for x in inputs]
-    with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda n: page_server.net.feedforward(inputs[n % 4]), range(2000)))
-    assert all(np.array_equal(got, alone[n % 4]) for n, got in enumerate(together))
 
 
 def test_fastnet_serve_serves_until_ctrl_c(digit_net, number_images):
@@ -133,7 +106,8 @@ def test_fastnet_serve_serves_until_ctrl_c(digit_net, number_images):
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
         try:
             line = child.stdout.readline()
-            match = re.fullmatch(r"fastnet: reading digits at http://127\.0\.0\.1:(\d+)/  \(Ctrl-C stops\)\n", line)
+            match = re.fullmatch(r"fastnet: reading digits at http://127\.0\.0\.1:(\d+)/  \(Ctrl-C stops\)\n",
+                                 line)
             assert match, line
             connection = http.client.HTTPConnection("127.0.0.1", int(match[1]), timeout=30)
             connection.request("POST", "/read", body=number_images[0])
@@ -148,7 +122,6 @@ def test_fastnet_serve_serves_until_ctrl_c(digit_net, number_images):
 
 
 def test_fastnet_serve_on_a_busy_port_says_so(digit_net, capsys):
-    from fastnet import cli
     _, model = digit_net
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -156,4 +129,5 @@ def test_fastnet_serve_on_a_busy_port_says_so(digit_net, capsys):
         port = taken.getsockname()[1]
         assert cli.main(["serve", str(model), "--port", str(port)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"fastnet serve: error: cannot listen on 127.0.0.1:{port}: ") and err.count("\n") == 1
+    assert err.startswith(f"fastnet serve: error: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
