@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from fastnet import _data, _kernels, _overrides, costs, inits
+from fastnet import _data, _kernels, _overrides, _trainers, costs, inits
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
@@ -106,7 +106,9 @@ class Network:
     caps the threads the kernels use (default: Numba's, ``numba.get_num_threads()``);
     results do not depend on it. ``rng``, a ``np.random.RandomState``, draws the
     parameters instead of ``np.random`` (``RandomState(s)`` draws what ``np.random.seed(s)``
-    would).
+    would). ``sparse``: train the first layer on the non-zero inputs only (True), on all
+    of them (False), or choose by the inputs' density (None, the default): the results
+    agree to rounding either way.
 
     One network may be read (``feedforward``, ``outputs``, ``predict``, ``evaluate``)
     from several threads at once; training it from two threads at once is refused.
@@ -114,16 +116,18 @@ class Network:
     """
 
     def __init__(self, sizes, dtype=np.float64, threads=None, cost="quadratic", init="chapter",
-                 rng=None):
+                 rng=None, sparse=None):
         init = inits.get(init)
         if rng is not None and not isinstance(rng, np.random.RandomState):
             raise TypeError(f"rng must be a np.random.RandomState (or None for np.random), "
                             f"got {type(rng).__name__}")
         self._build(sizes, dtype, threads, cost, init.name)
+        self.sparse = sparse
         inits.draw(init, self._biases, self._weights, np.random if rng is None else rng)
 
     @classmethod
-    def from_parameters(cls, sizes, parameters, dtype=None, cost="quadratic", threads=None):
+    def from_parameters(cls, sizes, parameters, dtype=None, cost="quadratic", threads=None,
+                        sparse=None):
         """A network holding ``parameters`` (a flat vector in the order of ``parameters``),
         built without drawing random numbers. ``dtype`` defaults to the vector's."""
         parameters = np.asarray(parameters)
@@ -137,6 +141,7 @@ class Network:
         _data.check_finite_values("parameters", parameters)
         net = cls.__new__(cls)
         net._build(sizes, dtype, threads, cost, None)
+        net.sparse = sparse
         net._params[...] = parameters
         return net
 
@@ -154,13 +159,14 @@ class Network:
         self._training = threading.RLock()
 
     # -- copies: pickle and deepcopy carry the parameters, not the buffers' views ----------
-    _ENGINE = frozenset({"_sizes", "_dtype", "_threads", "_cost", "_init", "_layout", "_params",
-                         "_weights", "_biases", "_workspaces", "_training"})
+    _ENGINE = frozenset({"_sizes", "_dtype", "_threads", "_sparse", "_cost", "_init", "_layout",
+                         "_params", "_weights", "_biases", "_workspaces", "_training"})
 
     def __getstate__(self):
         state = {key: value for key, value in vars(self).items() if key not in self._ENGINE}
         state["_fastnet"] = {"sizes": self._sizes, "dtype": self._dtype.name,
-                             "threads": self._threads, "cost": self._cost.name,
+                             "threads": self._threads, "sparse": self._sparse,
+                             "cost": self._cost.name,
                              "init": self._init, "parameters": self._params.copy()}
         return state
 
@@ -169,6 +175,7 @@ class Network:
         engine = state.pop("_fastnet")
         self._build(engine["sizes"], engine["dtype"], engine["threads"], engine["cost"],
                     engine["init"])
+        self.sparse = engine["sparse"]
         self._params[...] = engine["parameters"]
         vars(self).update(state)
 
@@ -204,6 +211,17 @@ class Network:
     @threads.setter
     def threads(self, threads):
         self._threads = None if threads is None else _data.check_positive_int("threads", threads)
+
+    @property
+    def sparse(self):
+        """True: train on non-zero inputs only; False: on all; None: by the inputs' density."""
+        return self._sparse
+
+    @sparse.setter
+    def sparse(self, sparse):
+        if sparse not in (None, True, False):
+            raise ValueError(f"sparse must be True, False or None (choose by density), got {sparse!r}")
+        self._sparse = sparse
 
     # -- parameters: views into one flat buffer --------------------------------------
     @property
@@ -301,17 +319,18 @@ class Network:
             raise TypeError(f"rng must be a random.Random (or None for the random module), "
                             f"got {type(rng).__name__}")
         shuffle = (random if rng is None else rng).shuffle
-        train_samples = self._sample_trainer(decay)
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
+            trainer = _trainers.choose(self, X, T, batch, decay, self._replaced())
             for j in range(first_epoch, first_epoch + epochs):
                 started = time.perf_counter()
                 shuffle(order)
                 indices = np.asarray(order)
-                for start in range(0, n, step):
-                    train_samples(X, T, indices[start:start + step], batch, eta, decay)
-                    if progress is not None:
-                        progress(min(start + step, n))
+                with trainer.epoch():
+                    for start in range(0, n, step):
+                        self._train_samples(trainer, indices[start:start + step], eta)
+                        if progress is not None:
+                            progress(min(start + step, n))
                 if not np.isfinite(self._params).all():
                     raise self._diverged(j, eta, X)
                 correct = None if test is None else self._count_correct(*test)
@@ -328,7 +347,8 @@ class Network:
             if self._replaced() & {"backprop", "cost_derivative", "sigmoid", "sigmoid_prime"}:
                 _overrides.update_mini_batch(self, X, T, eta, 1.0)
             else:
-                self._train_samples(X, T, np.arange(X.shape[0]), X.shape[0], eta, 1.0)
+                n = X.shape[0]
+                _trainers.DenseTrainer(self, X, T, n, 1.0).run(np.arange(n), eta)
 
     def backprop(self, x, y):
         """``(nabla_b, nabla_w)``: the gradient of the cost for one sample, as lists shaped
@@ -418,33 +438,15 @@ class Network:
         return tuple(getattr(self, name) if hasattr(self, name) else globals()[name]
                      for name in _MODULE_FUNCTIONS)
 
-    def _sample_trainer(self, decay):
-        """What trains a slice of samples: the kernels, or, when a step of the chapter's
-        algorithm is replaced, the chapter's algorithm in NumPy calling the replacements."""
-        replaced = self._replaced()
-        if not replaced:
-            return self._train_samples
-        _overrides.warn_once(type(self), replaced)
-        if "update_mini_batch" in replaced and decay != 1.0:
-            raise ValueError(f"lmbda needs fastnet's update_mini_batch, but "
-                             f"{type(self).__name__} replaces it; train with lmbda=0")
-        return lambda X, T, order, batch, eta, decay: _overrides.train_samples(
-            self, X, T, order, batch, eta, decay, "update_mini_batch" in replaced)
+    def _train_samples(self, trainer, order, eta):
+        """Train the samples ``order`` (one epoch, or a slice of one) with ``trainer``."""
+        trainer.run(order, eta)
 
-    def _train_samples(self, X, T, order, batch, eta, decay):
-        """Mini-batch SGD over the samples ``order`` of ``X`` (targets ``T``), in that order."""
-        threads = self._kernel_threads()
-        capacity = min(batch, X.shape[0])
-        key = (capacity, _kernels.first_layer_threads(self._sizes, capacity, threads))
+    def _workspace(self, key, make):
+        """The scratch kept under ``key``, made by ``make()`` the first time."""
         if key not in self._workspaces:
-            self._workspaces[key] = Workspace(self._layout, capacity, self._dtype, key[1])
-        workspace = self._workspaces[key]
-        layout = self._layout
-        _kernels.train_epoch(self._params, layout.sizes, layout.weight_offsets,
-                             layout.bias_offsets, X, T, order, batch, self._dtype.type(eta),
-                             self._dtype.type(decay), self._cost.code,
-                             workspace.activations, workspace.spare, workspace.deltas,
-                             workspace.unit_offsets, workspace.inputs, threads)
+            self._workspaces[key] = make()
+        return self._workspaces[key]
 
     def _outputs(self, name, X):
         _data.check_finite(name, X)

@@ -26,6 +26,7 @@ ALLOCATIONS = """
     import json, numpy as np
     from numba.core.runtime import rtsys
     import fastnet.network as network
+    from fastnet import _trainers
 
     def allocations(step):
         before = rtsys.get_allocation_stats().alloc
@@ -34,14 +35,19 @@ ALLOCATIONS = """
 
     rng = np.random.default_rng(0)
     counts = {}
-    for sizes, threads in (([20, 16, 4], 1), ([48, 320, 350, 3], 2)):
+    for sizes, threads, zeros in (([20, 16, 4], 1, 0.0), ([48, 320, 350, 3], 2, 0.0),
+                                  ([64, 40, 5], 1, 0.8), ([64, 300, 5], 2, 0.8),
+                                  ([64, 30, 20, 5], 2, 0.8)):
         net = network.Network(sizes, threads=threads)
         X = rng.random((95, sizes[0]))
+        X[rng.random(X.shape) < zeros] = 0
         T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 95)]
         order = rng.permutation(95)
-        net._train_samples(X, T, order, 10, 0.5, 1.0)        # compile, build the workspace
-        counts[str(sizes)] = [allocations(lambda: net._train_samples(X, T, order[:n], 10, 0.5, 1.0))
-                              for n in (10, 95)]
+        trainer = _trainers.choose(net, X, T, 10, 1.0, set())
+        with trainer.epoch():
+            net._train_samples(trainer, order, 0.5)     # compile, build the workspace
+            counts[f"{sizes} {type(trainer).__name__}"] = [
+                allocations(lambda: net._train_samples(trainer, order[:n], 0.5)) for n in (10, 95)]
     print(json.dumps(counts))
 """
 
@@ -50,6 +56,7 @@ def test_an_epoch_allocates_nothing_per_mini_batch(tmp_path):
     """NRT counts one allocation per array argument passed in from Python (the call's
     boxing); beyond that, an epoch of 10 mini-batches must allocate what one does."""
     counts = run(ALLOCATIONS, tmp_path, NUMBA_NRT_STATS="1")
+    assert sum("SparseTrainer" in key for key in counts) == 3, counts
     for one_batch, ten_batches in counts.values():
         assert one_batch > 0, "the allocation counter sees nothing: the check is void"
         assert ten_batches == one_batch

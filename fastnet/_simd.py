@@ -1,0 +1,161 @@
+"""Explicit vectors for the kernels whose loops LLVM cannot vectorise well by itself.
+
+Numba hands LLVM scalar loops; LLVM vectorises the innermost one. The sparse first
+layer's loops run over the non-zero pixels of a sample, and what should stay in
+registers is a block of neurons: LLVM would keep the block in memory and reload it for
+every pixel. ``Vector`` is a value of one 512-bit register's worth of ``float64`` (8) or
+``float32`` (16) numbers, an LLVM vector in SSA form, so a handful of them live in
+registers across a loop. On CPUs without 512-bit registers LLVM splits each operation
+in two; results are the same.
+
+    acc = vzero(W[0, 0])                 # a Vector of W's dtype, all zeros
+    acc = vfma(vload(row, j), vsplat(x), acc)
+    vstore(out, j, acc)
+
+``vload``/``vstore`` read and write ``lanes`` consecutive elements of a contiguous 1-D
+array from index ``j`` (no bounds check: the caller pads its rows to whole vectors).
+"""
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, overload, register_model
+
+#: Bytes in one vector: an AVX-512 register.
+WIDTH = 64
+
+
+class Vector(types.Type):
+    """``lanes`` numbers of ``dtype`` (float32 or float64) in one register."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = WIDTH // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vector({dtype}x{self.lanes})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def lanes(dtype):
+    """How many numbers of ``dtype`` (a NumPy dtype) one vector holds."""
+    return WIDTH // dtype.itemsize
+
+
+def _pointer(context, builder, array_type, array, index, vector_type):
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [index]), vector_type.as_pointer())
+
+
+@intrinsic
+def vload(typingctx, array, index):
+    """The vector of ``array[index:index + lanes]``."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        llvm_type = context.get_value_type(vector)
+        pointer = _pointer(context, builder, signature.args[0], args[0], args[1], llvm_type)
+        return builder.load(pointer, align=array.dtype.bitwidth // 8)
+    return vector(array, types.intp), codegen
+
+
+@intrinsic
+def vstore(typingctx, array, index, value):
+    """``array[index:index + lanes] = value``."""
+    def codegen(context, builder, signature, args):
+        pointer = _pointer(context, builder, signature.args[0], args[0], args[1], args[2].type)
+        builder.store(args[2], pointer, align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.void(array, types.intp, value), codegen
+
+
+@intrinsic
+def vsplat(typingctx, scalar):
+    """A vector with every lane ``scalar`` (a float32 or float64)."""
+    vector = Vector(scalar)
+
+    def codegen(context, builder, signature, args):
+        llvm_type = context.get_value_type(vector)
+        one = builder.insert_element(ir.Constant(llvm_type, ir.Undefined), args[0],
+                                     ir.IntType(32)(0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+        return builder.shuffle_vector(one, ir.Constant(llvm_type, ir.Undefined), mask)
+    return vector(scalar), codegen
+
+
+@intrinsic
+def vzero(typingctx, like):
+    """A vector of zeros of ``like``'s type (a float32 or float64 scalar)."""
+    vector = Vector(like)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(context.get_value_type(vector), None)
+    return vector(like), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """``a * b + c``, lane by lane, in one fused multiply-add."""
+    if not (isinstance(a, Vector) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector = args[0].type
+        name = f"llvm.fma.v{vector.count}f{a.dtype.bitwidth}"
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3), name)
+        return builder.call(fma, args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def vmul(typingctx, a, b):
+    """``a * b``, lane by lane."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fmul(*args)
+    return a(a, b), codegen
+
+
+@intrinsic
+def vadd(typingctx, a, b):
+    """``a + b``, lane by lane."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(*args)
+    return a(a, b), codegen
+
+
+@intrinsic
+def vsum(typingctx, a):
+    """The sum of ``a``'s lanes (in a tree order fixed by the lane count)."""
+    if not isinstance(a, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value, count = args[0], a.lanes
+        while count > 1:   # halve: add the upper half onto the lower half
+            count //= 2
+            low = builder.shuffle_vector(value, value, ir.Constant(
+                ir.VectorType(ir.IntType(32), count), list(range(count))))
+            high = builder.shuffle_vector(value, value, ir.Constant(
+                ir.VectorType(ir.IntType(32), count), list(range(count, 2 * count))))
+            value = builder.fadd(low, high)
+        return builder.extract_element(value, ir.IntType(32)(0))
+    return a.dtype(a), codegen
+
+
+def lanes_of(array):
+    """How many of ``array``'s numbers one vector holds, as a compile-time constant."""
+
+
+@overload(lanes_of)
+def _lanes_of(array):
+    count = WIDTH // (array.dtype.bitwidth // 8)
+    return lambda array: count

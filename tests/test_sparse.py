@@ -1,0 +1,168 @@
+"""The sparse first layer (fastnet._sparse) against the reference, the dense path and itself
+over thread counts: inputs from all-zero to all-non-zero, single pixels, mixed rows."""
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastnet.network as network
+from fastnet import _sparse, _trainers, costs
+
+import naive
+
+
+def seeded(cls, sizes, seed, **kwargs):
+    np.random.seed(seed)
+    random.seed(seed)
+    return cls(sizes, **kwargs)
+
+
+def chapter_lists(X, labels, n_outputs):
+    return [(x.reshape(-1, 1), np.eye(n_outputs)[[label]].T) for x, label in zip(X, labels)]
+
+
+def parameters(net):
+    return list(net.weights) + list(net.biases)
+
+
+def max_difference(a, b):
+    return max(np.abs(p - q).max() for p, q in zip(parameters(a), parameters(b)))
+
+
+#: How the inputs' zeros are laid out: a fraction of zeros, or a pattern of rows.
+PATTERNS = ["all zero", "one pixel", "10%", "50%", "all non-zero", "mixed rows"]
+
+
+def inputs(pattern, n, width, rng):
+    X = rng.random((n, width)) + 0.1
+    if pattern == "all zero":
+        X[:] = 0
+    elif pattern == "one pixel":
+        keep = rng.integers(0, width, n)
+        X[np.arange(width)[None, :] != keep[:, None]] = 0
+    elif pattern.endswith("%"):
+        X[rng.random(X.shape) >= int(pattern[:-1]) / 100] = 0
+    elif pattern == "mixed rows":
+        X[::2][rng.random(X[::2].shape) < 0.9] = 0            # every other row sparse
+    return X
+
+
+@st.composite
+def problems(draw):
+    sizes = draw(st.lists(st.integers(1, 12), min_size=2, max_size=5))
+    if draw(st.booleans()):
+        sizes[1] = draw(st.integers(30, 80))   # more than one unit of neurons
+    n = draw(st.integers(1, 30))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    X = inputs(draw(st.sampled_from(PATTERNS)), n, sizes[0], rng)
+    return sizes, X, rng.integers(0, sizes[-1], n), seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.integers(1, 12), st.sampled_from(list(costs.COSTS)),
+       st.sampled_from([0.0, 1.0]))
+def test_the_sparse_path_trains_like_the_reference(problem, batch, cost, lmbda):
+    sizes, X, y, seed = problem
+    training = chapter_lists(X, y, sizes[-1])
+    lmbda = min(lmbda, 0.5 * len(training))   # keep 1 - eta * lmbda / n > 0
+    reference = seeded(naive.Network, sizes, seed, cost=cost)
+    reference.SGD(list(training), 2, batch, 1.0, lmbda=lmbda)
+    fast = seeded(network.Network, sizes, seed, cost=cost, sparse=True)
+    fast.SGD(list(training), 2, batch, 1.0, lmbda=lmbda)
+    assert max_difference(reference, fast) <= 1e-10
+
+
+ONE_HIDDEN = [64, 150, 7]        # 3 units of neurons in float64, 2 in float32
+DEEP = [64, 70, 20, 5]
+
+
+@pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_thread_counts_give_identical_numbers(sizes, dtype):
+    rng = np.random.default_rng(1)
+    X = inputs("mixed rows", 57, sizes[0], rng)
+    y = rng.integers(0, sizes[-1], 57)
+    nets = []
+    for threads in (1, 2, 3):
+        nets.append(seeded(network.Network, sizes, 2, dtype=dtype, threads=threads, sparse=True))
+        list(nets[-1].train((X, y), 2, 10, 0.5, lmbda=0.5))
+    for other in nets[1:]:
+        assert max_difference(other, nets[0]) == 0
+
+
+def test_sparse_and_dense_paths_agree_on_mnist(mnist_dir):
+    from fastnet.mnist_loader import load_data
+    (X, y), _, (X_test, y_test) = load_data(mnist_dir)
+    results = {}
+    for sparse in (True, False):
+        net = seeded(network.Network, [784, 30, 10], 0, sparse=sparse)
+        results[sparse] = (list(net.train((X[:3000], y[:3000]), 1, 10, 3.0,
+                                          test_data=(X_test[:1000], y_test[:1000]))), net)
+    assert max_difference(results[True][1], results[False][1]) <= 1e-9
+    assert results[True][0][0].correct == results[False][0][0].correct
+
+
+def test_decay_folded_into_the_weights_when_its_factor_gets_small():
+    """L2 decay is kept as one factor while it is above 2**-20; a strong decay makes it
+    fall below within a few steps, and the result still matches the reference."""
+    rng = np.random.default_rng(4)
+    X, y = inputs("50%", 40, 12, rng), rng.integers(0, 3, 40)
+    training = chapter_lists(X, y, 3)
+    eta, lmbda = 1.0, 20.0      # each step scales the weights by 1 - 20/40 = 0.5
+    assert (1 - eta * lmbda / 40) ** 40 < _sparse.RENORMALISE
+    reference = seeded(naive.Network, [12, 40, 3], 5)
+    reference.SGD(list(training), 1, 1, eta, lmbda=lmbda)
+    fast = seeded(network.Network, [12, 40, 3], 5, sparse=True)
+    fast.SGD(list(training), 1, 1, eta, lmbda=lmbda)
+    assert max_difference(reference, fast) <= 1e-10 * max(1.0, np.abs(reference.weights[0]).max())
+
+
+def test_the_path_is_chosen_by_density_unless_forced():
+    rng = np.random.default_rng(0)
+    T = np.eye(3)[rng.integers(0, 3, 20)]
+    sparse_X, dense_X = inputs("10%", 20, 8, rng), inputs("all non-zero", 20, 8, rng)
+    chosen = lambda net, X: type(_trainers.choose(net, X, T, 5, 1.0, set())).__name__
+    assert chosen(network.Network([8, 4, 3]), sparse_X) == "SparseTrainer"
+    assert chosen(network.Network([8, 4, 3]), dense_X) == "DenseTrainer"
+    assert chosen(network.Network([8, 4, 3], sparse=True), dense_X) == "SparseTrainer"
+    assert chosen(network.Network([8, 4, 3], sparse=False), sparse_X) == "DenseTrainer"
+    with pytest.raises(ValueError, match=r"sparse must be True, False or None \(choose by density\), got 'yes'"):
+        network.Network([8, 4, 3], sparse="yes")
+
+
+def test_weights_written_between_epochs_are_trained_on_and_views_stay_current():
+    rng = np.random.default_rng(6)
+    X, y = inputs("10%", 30, 16, rng), rng.integers(0, 4, 30)
+    net = seeded(network.Network, [16, 20, 4], 7, sparse=True)
+    view = net.weights[0]
+    twin = network.Network.from_parameters(net.sizes, net.parameters, sparse=False)
+    for epoch_net in (net, twin):
+        random.seed(8)
+        run = epoch_net.train((X, y), 2, 5, 1.0)
+        next(run)
+        epoch_net.weights[0][0, :] = 0.25   # between epochs, through a view
+        list(run)
+    assert max_difference(net, twin) <= 1e-12
+    np.testing.assert_array_equal(view, net.weights[0])
+
+
+def test_an_interrupt_mid_epoch_leaves_the_weights_written_back(monkeypatch):
+    rng = np.random.default_rng(9)
+    X, y = inputs("10%", 200, 16, rng), rng.integers(0, 4, 200)
+    net = seeded(network.Network, [16, 20, 4], 7, sparse=True)
+    before = net.parameters.copy()
+    calls = []
+
+    def progress(done):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(net.train((X, y), 1, 1, 1.0, progress=progress))
+    first_layer = slice(0, 16 * 20)
+    assert not np.array_equal(net.parameters[first_layer], before[first_layer])
+    assert np.isfinite(net.parameters).all()
