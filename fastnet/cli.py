@@ -2,7 +2,9 @@
 
     fastnet train [--sizes 784,30,10] [--epochs 30] [--checkpoint PATH] [--resume PATH] ...
     fastnet evaluate MODEL [--data DIR]
-    fastnet predict MODEL IMAGE
+    fastnet predict MODEL IMAGE [IMAGE ...]
+    fastnet read MODEL IMAGE [IMAGE ...]
+    fastnet serve MODEL [--port 8000]
     fastnet experiments chapter1 [--out DIR] [--seeds 0-9] ...
     fastnet sweep [--sizes 784,30,10 784,100,10] [--eta 0.5 1 3] [--seeds 0-19] [--out FILE] ...
     fastnet --version
@@ -68,6 +70,8 @@ def build_parser():
     _add_train(commands)
     _add_evaluate(commands)
     _add_predict(commands)
+    _add_read(commands)
+    _add_serve(commands)
     _add_experiments(commands)
     _add_sweep(commands)
     return parser
@@ -130,18 +134,54 @@ def _add_data(parser):
 def _add_evaluate(commands):
     evaluate = commands.add_parser(
         "evaluate", help="test accuracy and confusion matrix of a saved network")
-    evaluate.add_argument("model", type=Path, help="a file written by Network.save or --checkpoint")
+    _add_model(evaluate)
     _add_data(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
 
 def _add_predict(commands):
-    predict = commands.add_parser(
-        "predict", help="the digit a saved network reads in an image (needs Pillow)")
-    predict.add_argument("model", type=Path, help="a file written by Network.save or --checkpoint")
-    predict.add_argument("image", type=Path,
-                         help="an image of one digit, any size, light on dark or dark on light")
-    predict.set_defaults(run=run_predict)
+    _add_image_command(commands, "predict", run_predict, "an image of one digit",
+                       help="the digit a saved network reads in each image (needs the image extra)",
+                       description="Read one digit in each image: any size, a drawing or a photo, "
+                                   "dark on light or light on dark. One image: the digit and the ten "
+                                   "output activations; several: a line 'IMAGE: DIGIT' each.")
+
+
+def _add_read(commands):
+    _add_image_command(commands, "read", run_read, "an image of a number",
+                       help="the number (one or more digits) a saved network reads in each image",
+                       description="Read the digits written in each image, left to right. One "
+                                   "image: the digits; several: a line 'IMAGE: DIGITS' each.")
+
+
+def _add_image_command(commands, name, run, image_help, **texts):
+    parser = commands.add_parser(name, **texts)
+    _add_model(parser)
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help=image_help)
+    parser.set_defaults(run=run)
+
+
+def _add_serve(commands):
+    serve = commands.add_parser(
+        "serve", help="a local web page to draw digits on and see them read",
+        description="Serve a page where you draw a digit or a number (or drop an image) and see "
+                    "what the network reads, the 28x28 images it sees and its outputs. Ctrl-C stops.")
+    _add_model(serve)
+    serve.add_argument("--port", type=arguments.argument(int, _port), default=8000,
+                       help="port to listen on (default 8000; 0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.set_defaults(run=run_serve)
+
+
+def _port(number):
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port must be an integer from 0 to 65535, got {number}")
+    return number
+
+
+def _add_model(parser):
+    parser.add_argument("model", type=Path, help="a file written by Network.save or --checkpoint")
 
 
 # -- experiments ---------------------------------------------------------------------
@@ -319,34 +359,88 @@ def run_evaluate(args):
 
 
 def run_predict(args):
-    """Print the digit a saved network reads in an image, and its ten output activations."""
-    from fastnet import persist
+    """Print the digit a saved network reads in each image (prepared as MNIST's digits were):
+    for one image the digit and the ten activations, for several a line each."""
+    from fastnet import images
 
-    net = persist.load(args.model)
-    _check_mnist_network(args.model, net)
-    outputs = net.feedforward(read_digit(args.image))
-    print(f"Digit: {int(np.argmax(outputs))}")
-    for digit, activation in enumerate(outputs):
-        print(f"  {digit}: {activation:.6f}")
+    net = _image_network(args)
+
+    def show(path, pixels):
+        outputs = net.feedforward(pixels)
+        if len(args.images) > 1:
+            print(f"{path}: {int(np.argmax(outputs))}")
+            return
+        print(f"Digit: {int(np.argmax(outputs))}")
+        for digit, activation in enumerate(outputs):
+            print(f"  {digit}: {activation:.6f}")
+    return _each_image(args, images.prepare, show)
+
+
+def run_read(args):
+    """Print the digits a saved network reads in each image: the digits alone for one
+    image, a line 'IMAGE: DIGITS' each for several."""
+    from fastnet import reading
+
+    net = _image_network(args)
+
+    def show(path, digits):
+        number = "".join(str(digit.digit) for digit in digits)
+        print(f"{path}: {number}" if len(args.images) > 1 else number)
+    return _each_image(args, functools.partial(reading.read_number, net), show)
+
+
+def run_serve(args):
+    """Serve the drawing page until Ctrl-C."""
+    from fastnet import server
+
+    net = _image_network(args)
+    try:
+        httpd = server.DigitServer(net, args.host, args.port)
+    except OSError as error:
+        raise CommandLineError(f"fastnet serve: error: cannot listen on {args.host}:{args.port}: "
+                               f"{error.strerror or error}") from None
+    print(f"fastnet: reading digits at {httpd.url}  (Ctrl-C stops)", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
     return 0
 
 
-def read_digit(path):
-    """The image at ``path`` as MNIST pixels ``(784,)`` in [0, 1]: grayscale (transparency
-    over white), 28x28, and inverted if its border is light (a dark digit on light)."""
-    if not Path(path).is_file():
-        raise CommandLineError(f"fastnet predict: error: {path}: no such image file")
+def _image_network(args):
+    """The MNIST network in ``args.model``, once Pillow and SciPy are known to be there."""
+    from fastnet import images, persist
+
     try:
-        from PIL import Image
-    except ImportError:
-        raise CommandLineError("fastnet predict: error: reading images needs Pillow: "
-                               "pip install 'fastnet[image]'") from None
-    with Image.open(path) as image:
-        rgba = image.convert("RGBA")
-    gray = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L")
-    pixels = np.asarray(gray.resize((28, 28), Image.Resampling.BOX), dtype=np.float64) / 255
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return (1.0 - pixels if border.mean() > 0.5 else pixels).reshape(PIXELS)
+        images.libraries()
+    except ImportError as error:
+        raise CommandLineError(f"fastnet {args.command}: error: {error}") from None
+    images.refuse_bombs_quietly()
+    net = persist.load(args.model)
+    _check_mnist_network(args.model, net)
+    return net
+
+
+def _each_image(args, read, show):
+    """``show(path, read(path))`` for each of ``args.images``; an image that cannot be read
+    gets its one-line error and the others are still read. Exit code 2 if any failed."""
+    from fastnet.errors import FastnetFileError
+
+    failed = False
+    for path in args.images:
+        try:
+            result = read(path)
+        except FastnetFileError as error:
+            print(f"fastnet: error: {error}", file=sys.stderr)
+            failed = True
+        except ValueError as error:
+            print(f"fastnet: error: {path}: {error}", file=sys.stderr)
+            failed = True
+        else:
+            show(path, result)
+    return 2 if failed else 0
 
 
 def _check_mnist_network(path, net):

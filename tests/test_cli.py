@@ -188,40 +188,76 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(run, model, mnist):
     assert (matrix.sum(axis=1) == np.bincount(test[1], minlength=10)).all()
 
 
-def digit_png(pixels, path, dark_on_light=True, scale=5, mode="L"):
-    """Save 28x28 pixels in [0, 1] as an upscaled image file."""
+def digit_png(pixels, path, scale=5):
+    """Save 28x28 pixels in [0, 1] as an upscaled, dark-on-light image file."""
     Image = pytest.importorskip("PIL.Image")
-    gray = np.rint(pixels.reshape(28, 28) * 255).astype(np.uint8)
-    if mode == "RGBA":  # black ink on a transparent background
-        ink = np.zeros((28, 28, 4), dtype=np.uint8)
-        ink[..., 3] = gray
-        image = Image.fromarray(ink, "RGBA")
-    else:
-        image = Image.fromarray(255 - gray if dark_on_light else gray, "L").convert(mode)
-    image.resize((28 * scale, 28 * scale), Image.Resampling.NEAREST).save(path)
+    gray = 255 - np.rint(pixels.reshape(28, 28) * 255).astype(np.uint8)
+    Image.fromarray(gray, "L").resize((28 * scale, 28 * scale), Image.Resampling.NEAREST).save(path)
     return path
 
 
-@pytest.mark.parametrize("dark_on_light, mode", [(True, "L"), (False, "L"), (True, "RGB"), (True, "RGBA")])
-def test_predict_reads_a_drawn_digit_like_the_original(run, model, mnist, tmp_path, dark_on_light, mode):
+def test_predict_prints_the_digit_and_the_ten_activations_of_the_prepared_image(run, model, mnist, tmp_path):
+    from fastnet import images
     _, _, (X_test, _) = mnist
     net = fastnet.load(model)
-    for index in (0, 1, 2):
-        image = digit_png(X_test[index], tmp_path / f"digit{index}.png", dark_on_light, mode=mode)
-        code, out, _ = run("predict", str(model), str(image))
-        expected = net.feedforward(X_test[index])
-        lines = out.splitlines()
-        assert code == 0 and lines[0] == f"Digit: {np.argmax(expected)}"
-        printed = [float(line.split(":")[1]) for line in lines[1:]]
-        np.testing.assert_allclose(printed, expected, atol=1e-5)
+    image = digit_png(X_test[0], tmp_path / "digit.png")
+    code, out, _ = run("predict", str(model), str(image))
+    expected = net.feedforward(images.prepare(image))
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 11
+    assert lines[0] == f"Digit: {np.argmax(expected)}" == f"Digit: {np.argmax(net.feedforward(X_test[0]))}"
+    assert [line.split(":")[0] for line in lines[1:]] == [f"  {digit}" for digit in range(10)]
+    np.testing.assert_allclose([float(line.split(":")[1]) for line in lines[1:]], expected, atol=1e-6)
+
+
+def test_predict_and_read_several_images_print_a_line_each_and_go_on_past_a_bad_one(run, model, mnist, tmp_path):
+    _, _, (X_test, _) = mnist
+    net = fastnet.load(model)
+    paths = [digit_png(X_test[index], tmp_path / f"digit{index}.png") for index in range(3)]
+    digit_png(np.zeros(784), tmp_path / "blank.png")
+    argv = [str(paths[0]), str(tmp_path / "blank.png"), str(paths[1]), str(paths[2])]
+    expected = np.argmax(net.feedforward(X_test[:3].T), axis=0)
+    for command in ("predict", "read"):
+        code, out, err = run(command, str(model), *argv)
+        assert code == 2
+        assert out.splitlines() == [f"{path}: {digit}" for path, digit in zip(paths, expected)]
+        assert err == f"fastnet: error: {tmp_path / 'blank.png'}: no ink found: the image is blank " \
+                      f"(or its ink is too faint to tell from the paper)\n"
+
+
+def test_read_prints_just_the_digits_of_one_image(run, digit_net, mnist, tmp_path):
+    """The first five MNIST test digits side by side, as MNIST gives them, 4x larger."""
+    Image = pytest.importorskip("PIL.Image")
+    _, model = digit_net
+    _, _, (X_test, y_test) = mnist
+    row = np.hstack([np.pad(X_test[index].reshape(28, 28), ((0, 0), (4, 4))) for index in range(5)])
+    Image.fromarray(255 - np.rint(row * 255).astype(np.uint8)).resize((row.shape[1] * 4, 112)).save(tmp_path / "n.png")
+    code, out, _ = run("read", str(model), str(tmp_path / "n.png"))
+    assert code == 0 and out == "".join(map(str, y_test[:5])) + "\n" == "72104\n"
+
+
+@pytest.mark.parametrize("side", [30000, 10000])
+def test_a_decompression_bomb_is_one_line_error(run, model, tmp_path, side):
+    """A 65-byte PNG that declares 30000x30000 pixels (Pillow alone raises its own traceback),
+    or 10000x10000 (Pillow alone warns)."""
+    from test_images import png_declaring
+    (tmp_path / "bomb.png").write_bytes(png_declaring(side, side))
+    for command in ("predict", "read"):
+        code, out, err = run(command, str(model), str(tmp_path / "bomb.png"))
+        assert code == 2 and out == ""
+        assert err.startswith(f"fastnet: error: {tmp_path / 'bomb.png'}: refused: it declares more than ")
+        assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_predict_without_pillow_says_how_to_get_it(run, model, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     (tmp_path / "digit.png").write_bytes(b"an image Pillow would read")
-    code, _, err = run("predict", str(model), str(tmp_path / "digit.png"))
-    assert code == 2
-    assert err == "fastnet predict: error: reading images needs Pillow: pip install 'fastnet[image]'\n"
+    for command, *argv in [("predict", str(tmp_path / "digit.png")), ("read", str(tmp_path / "digit.png")),
+                           ("serve", "--port", "0")]:
+        code, _, err = run(command, str(model), *argv)
+        assert code == 2
+        assert err == (f"fastnet {command}: error: reading images needs Pillow and SciPy (PIL is missing): "
+                       f"pip install 'fastnet-nndl[image]'\n")
 
 
 # -- bad arguments: exit code 2, one line, no traceback ---------------------------------
@@ -251,6 +287,10 @@ def test_predict_without_pillow_says_how_to_get_it(run, model, tmp_path, monkeyp
     (["evaluate"], "fastnet evaluate: error: the following arguments are required: model"),
     (["evaluate", "missing.npz"], "fastnet: error: missing.npz: no such file"),
     (["predict", "missing.npz", "digit.png"], "fastnet: error: missing.npz: no such file"),
+    (["read", "missing.npz", "digit.png"], "fastnet: error: missing.npz: no such file"),
+    (["serve", "missing.npz"], "fastnet: error: missing.npz: no such file"),
+    (["predict", "model.npz"], "fastnet predict: error: the following arguments are required: IMAGE"),
+    (["serve", "model.npz", "--port", "65536"], "argument --port: port must be an integer from 0 to 65535, got 65536"),
 ])
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     try:

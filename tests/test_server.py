@@ -1,0 +1,133 @@
+"""The drawing page's server (fastnet.server, ``fastnet serve``): ``POST /read`` answers,
+hostile requests get 4xx answers and never stop it."""
+import http.client
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from fastnet import cli, reading
+
+Image = pytest.importorskip("PIL.Image")
+pytest.importorskip("scipy.ndimage")
+people = pytest.importorskip("people")
+from test_images import encoded, png_declaring  # noqa: E402  (after the skips: needs Pillow)
+
+def request(httpd, method, path, body=None, headers=None):
+    """``(status, JSON or text)`` of one request to ``httpd``."""
+    connection = http.client.HTTPConnection(*httpd.server_address[:2], timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    is_json = response.getheader("Content-Type") == "application/json"
+    return response.status, json.loads(data) if is_json else data.decode()
+
+
+@pytest.fixture(scope="module")
+def number_images(mnist_arrays):
+    """Three PNGs of written numbers."""
+    _, _, (X, _) = mnist_arrays
+    rng = np.random.default_rng(5)
+    return [encoded(people.written_number(X[rng.choice(len(X), 4, replace=False)], rng)) for _ in range(3)]
+
+
+def test_the_page_is_one_file_with_nothing_from_outside(page_server):
+    status, page = request(page_server, "GET", "/")
+    assert status == 200 and page.startswith("<!doctype html>") and "<canvas" in page
+    assert not re.search(r"""(src|href|action)\s*=\s*["']?(https?:)?//""", page)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//|<script\s+src", page)
+    assert re.findall(r"<link[^>]*>", page) == ['<link rel="icon" href="data:,">']  # no favicon request
+
+
+def test_read_answers_digits_activations_boxes_and_pixels(page_server, digit_net, number_images):
+    net, _ = digit_net
+    status, answer = request(page_server, "POST", "/read", number_images[0], {"Content-Type": "image/png"})
+    expected = reading.read_number(net, number_images[0])
+    assert status == 200
+    assert answer["number"] == "".join(str(d.digit) for d in expected) and len(answer["number"]) == 4
+    for got, want in zip(answer["digits"], expected):
+        assert got["digit"] == want.digit and got["box"] == list(want.box)
+        np.testing.assert_allclose(got["activations"], want.activations, atol=1e-6)
+        np.testing.assert_allclose(got["pixels"], want.pixels, atol=1e-3)
+        assert got["confidence"] == pytest.approx(want.confidence, abs=1e-6)
+
+
+@pytest.mark.parametrize("method, path, body, headers, status, message", [
+    ("POST", "/read", b"hello, not an image", {}, 415, "the upload: not an image file Pillow can read"),
+    ("POST", "/read", png_declaring(30000, 30000), {}, 413, "the upload: refused: it declares more than"),
+    ("POST", "/read", png_declaring(8000, 7000), {}, 413, "declares 8000x7000 pixels"),
+    ("POST", "/read", png_declaring(300, 200), {}, 415, "the upload: cannot read the image"),
+    ("POST", "/read", encoded(np.full((50, 80), 250, np.uint8)), {}, 422, "no ink found: the image is blank"),
+    ("POST", "/read", b"", {}, 415, "not an image file"),
+    ("POST", "/read", None, {"Content-Length": str(10**9)}, 413,
+     "the upload has 1,000,000,000 bytes; images of at most 200,000 bytes are read"),
+    ("POST", "/read", None, {"Content-Length": "lots"}, 400, "Content-Length must be a number of bytes"),
+    ("POST", "/elsewhere", b"x", {}, 404, "post images to /read"),
+    ("GET", "/secret.txt", None, {}, 404, "no page /secret.txt"),
+    ("PUT", "/read", b"x", {}, 405, "POST /read for images"),
+])
+def test_hostile_requests_get_a_4xx_and_the_server_goes_on(page_server, number_images,
+                                                           method, path, body, headers, status, message):
+    answer = request(page_server, method, path, body, headers)
+    assert answer[0] == status and message in answer[1]["error"]
+    assert request(page_server, "POST", "/read", number_images[1])[0] == 200
+
+
+def test_a_request_without_length_or_cut_short_is_refused(page_server, number_images):
+    cut_short = b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + number_images[0][:100]
+    for raw, status in [(b"POST /read HTTP/1.1\r\nHost: x\r\n\r\n", b" 411 "), (cut_short, b" 400 ")]:
+        with socket.create_connection(page_server.server_address[:2], timeout=30) as client:
+            client.sendall(raw)
+            client.shutdown(socket.SHUT_WR)
+            assert status in client.recv(100).split(b"\r\n")[0] + b" "
+    assert request(page_server, "POST", "/read", number_images[2])[0] == 200
+
+
+def test_requests_at_once_get_the_answers_they_would_get_alone(page_server, number_images):
+    alone = [request(page_server, "POST", "/read", image)[1] for image in number_images]
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda n: request(page_server, "POST", "/read", number_images[n % 3])[1],
+                                 range(24)))
+    assert together == [alone[n % 3] for n in range(24)]
+
+
+def test_fastnet_serve_serves_until_ctrl_c(digit_net, number_images):
+    _, model = digit_net
+    command = [sys.executable, "-m", "fastnet", "serve", str(model), "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            line = child.stdout.readline()
+            match = re.fullmatch(r"fastnet: reading digits at http://127\.0\.0\.1:(\d+)/  \(Ctrl-C stops\)\n",
+                                 line)
+            assert match, line
+            connection = http.client.HTTPConnection("127.0.0.1", int(match[1]), timeout=30)
+            connection.request("POST", "/read", body=number_images[0])
+            response = connection.getresponse()
+            assert response.status == 200 and len(json.loads(response.read())["number"]) == 4
+            connection.close()
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=30)
+        finally:
+            child.kill()
+    assert child.returncode == 0 and "Traceback" not in err
+
+
+def test_fastnet_serve_on_a_busy_port_says_so(digit_net, capsys):
+    _, model = digit_net
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", str(model), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fastnet serve: error: cannot listen on 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
