@@ -17,6 +17,7 @@ SIGTERM, SIGHUP) saves the last finished epoch and exits with 128 + its number (
 quietly with 141, as SIGPIPE ends other commands.
 """
 import argparse
+import functools
 import importlib.metadata
 import os
 import signal

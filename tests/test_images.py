@@ -44,12 +44,12 @@ def centre_of_mass(pixels):
 
 
 # -- the accuracy a person sees ---------------------------------------------------------------
-def test_predict_reads_redrawn_digits_within_2_points_of_the_originals(digit_net, mnist_arrays, tmp_path,
+def test_predict_reads_redrawn_digits_within_2_points_of_the_originals(digit_net, mnist, tmp_path,
                                                                         capsys):
     """400 MNIST test digits drawn 2-6x larger, dark on light, somewhere on a larger noisy
     canvas; half of them photos (JPEG) with uneven light. Same network, same digits."""
     net, model = digit_net
-    _, _, (X, y) = mnist_arrays
+    _, _, (X, y) = mnist
     rng = np.random.default_rng(11)
     chosen = rng.choice(len(y), 400, replace=False)
     paths = []
@@ -70,10 +70,10 @@ def test_predict_reads_redrawn_digits_within_2_points_of_the_originals(digit_net
     assert accuracy["re-drawn"] >= accuracy["original 28x28"] - 0.02
 
 
-def test_prepared_digits_are_made_like_mnists(mnist_arrays):
+def test_prepared_digits_are_made_like_mnists(mnist):
     """The ink's longer side is 20 pixels and its centre of mass within half a pixel of
     (14, 14), whatever size and place the digit had."""
-    _, _, (X, _) = mnist_arrays
+    _, _, (X, _) = mnist
     rng = np.random.default_rng(3)
     for index in range(20):
         pixels = images.prepare(encoded(people.redrawn_digit(X[index], rng, gradient=0.3)))
@@ -84,10 +84,10 @@ def test_prepared_digits_are_made_like_mnists(mnist_arrays):
 
 
 @pytest.mark.parametrize("mode", ["L", "light-on-dark", "RGB", "RGBA", "P", "I;16"])
-def test_an_mnist_digit_comes_back_as_itself(mnist_arrays, mode):
+def test_an_mnist_digit_comes_back_as_itself(mnist, mode):
     """An MNIST digit saved 5x larger in any common mode (black ink on a transparent
     background for RGBA) is prepared back into the same 28x28 pixels."""
-    _, _, (X, _) = mnist_arrays
+    _, _, (X, _) = mnist
     for index in range(5):
         ink = np.kron(X[index].reshape(28, 28), np.ones((5, 5), dtype=np.float32))
         if mode == "RGBA":
@@ -103,8 +103,8 @@ def test_an_mnist_digit_comes_back_as_itself(mnist_arrays, mode):
         np.testing.assert_allclose(images.prepare(stream.getvalue()), X[index], atol=0.02)
 
 
-def test_a_photo_stored_sideways_is_turned_upright(mnist_arrays):
-    _, _, (X, _) = mnist_arrays
+def test_a_photo_stored_sideways_is_turned_upright(mnist):
+    _, _, (X, _) = mnist
     gray = people.redrawn_digit(X[0], np.random.default_rng(0))
     exif = Image.Exif()
     exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to view
@@ -113,8 +113,8 @@ def test_a_photo_stored_sideways_is_turned_upright(mnist_arrays):
     np.testing.assert_allclose(images.prepare(sideways), images.prepare(upright), atol=0.1)
 
 
-def test_a_large_photo_is_read_small_and_reports_its_scale(mnist_arrays):
-    _, _, (X, _) = mnist_arrays
+def test_a_large_photo_is_read_small_and_reports_its_scale(mnist):
+    _, _, (X, _) = mnist
     gray = people.redrawn_digit(X[0], np.random.default_rng(0))
     large = np.kron(gray, np.ones((12, 12), dtype=np.uint8))
     small, scale = images.open_gray(encoded(large))
@@ -159,8 +159,8 @@ def test_unreadable_images_are_file_errors(data, message):
         images.open_gray(data, name="digit.png")
 
 
-def test_a_truncated_file_is_a_file_error(tmp_path, mnist_arrays):
-    _, _, (X, _) = mnist_arrays
+def test_a_truncated_file_is_a_file_error(tmp_path, mnist):
+    _, _, (X, _) = mnist
     whole = encoded(people.redrawn_digit(X[0], np.random.default_rng(0)))
     (tmp_path / "cut.png").write_bytes(whole[:len(whole) // 2])
     with pytest.raises(FastnetFileError, match="cut.png: cannot read the image"):

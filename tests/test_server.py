@@ -33,9 +33,9 @@ def request(httpd, method, path, body=None, headers=None):
 
 
 @pytest.fixture(scope="module")
-def number_images(mnist_arrays):
+def number_images(mnist):
     """Three PNGs of written numbers."""
-    _, _, (X, _) = mnist_arrays
+    _, _, (X, _) = mnist
     rng = np.random.default_rng(5)
     return [encoded(people.written_number(X[rng.choice(len(X), 4, replace=False)], rng)) for _ in range(3)]
 
