@@ -74,3 +74,11 @@ def backprop(net, x, y, sigmoid, sigmoid_prime, own_derivative):
         delta = (net.weights[-layer + 1].T @ delta) * sigmoid_prime(zs[-layer])
         nabla_b[-layer], nabla_w[-layer] = delta, delta @ activations[-layer - 1].T
     return nabla_b, nabla_w
+
+
+def outputs(net, X, sigmoid):
+    """The output activations for the rows of ``X``, layer by layer with ``sigmoid``."""
+    A = X.astype(net.dtype).T
+    for b, w in zip(net.biases, net.weights):
+        A = sigmoid(w @ A + b)
+    return A.T

@@ -153,16 +153,24 @@ def scratch(layout, capacity, dtype, threads, workspace):
 
 # -- the mirror: the network's first layer (and output layer) in the scratch's layout ---------
 @njit(cache=True)
-def mirror(net, ws):
-    """Copy the first layer's weights and biases (and, with one hidden layer, the output
-    weights) from the network into the scratch; the decay factor starts at 1."""
+def transpose(net, WT, Hp):
+    """``WT`` (rows of ``Hp``, one per pixel) = the first layer's weights transposed; the
+    padding is left as it is (zero)."""
     n_in, H = net.sizes[0], net.sizes[1]
     W = _block(net.params, net.w_off[0], H, n_in)
     for k0 in range(0, n_in, 64):   # a block of pixels at a time: both sides stay in cache
         for j in range(H):
             w = W[j]
             for k in range(k0, min(k0 + 64, n_in)):
-                ws.WT[k * ws.Hp + j] = w[k]
+                WT[k * Hp + j] = w[k]
+
+
+@njit(cache=True)
+def mirror(net, ws):
+    """Copy the first layer's weights and biases (and, with one hidden layer, the output
+    weights) from the network into the scratch; the decay factor starts at 1."""
+    H = net.sizes[1]
+    transpose(net, ws.WT, ws.Hp)
     ws.b1[:H] = net.params[net.b_off[0]:net.b_off[0] + H]
     if net.sizes.size == 3:
         ws.W2[:, :H] = _block(net.params, net.w_off[1], net.sizes[2], H)
@@ -458,3 +466,38 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
             word = flush_subnormals()
             _train_band(net, data, ws, batch, eta, decay, cost, team, me)
             restore(word)
+
+
+# -- evaluation: outputs of many samples ----------------------------------------------------
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def predict(net, WT, Hp, indptr, offsets, values, Z, acts, a_off, out, threads):
+    """The output activations of every sample of the CSR inputs into ``out``, the first
+    layer from ``WT`` (``transpose``). Each of ``threads`` threads takes every
+    ``threads``-th block of samples, with scratch of its own (``Z[t]``: rows of ``Hp``,
+    ``acts[t]``: a dense workspace laid out by ``a_off``); a sample's numbers do not
+    depend on which thread computes it."""
+    n, capacity = indptr.size - 1, Z.shape[1] // Hp
+    H, last, one = net.sizes[1], net.sizes.size - 1, np.int64(1)
+    L = lanes_of(WT)
+    b = net.params[net.b_off[0]:net.b_off[0] + H]
+    blocks = (n + capacity - 1) // capacity
+    for t in prange(threads):
+        word = flush_subnormals()
+        z, dense = Z[t], acts[t]
+        for block in range(t, blocks, threads):
+            start = block * capacity
+            m = min(capacity, n - start)
+            A = _block(dense, a_off[1], m, H)
+            for i in range(m):
+                lo, hi = indptr[start + i], indptr[start + i + 1]
+                for v in range(0, Hp // L, 4):
+                    _forward_block(WT, v * L, min(4, Hp // L - v), offsets, values, lo, hi, z,
+                                   i * Hp)
+                a = A[i]
+                for j in range(H):
+                    a[j] = z[i * Hp + j] + b[j]
+                _sigmoid_all(a)
+            for l in range(1, last):
+                _layer_forward(net.params, net.sizes, net.w_off, net.b_off, dense, a_off, l, m, one)
+            out[start:start + m] = _block(dense, a_off[last], m, net.sizes[last])
+        restore(word)

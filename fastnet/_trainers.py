@@ -1,10 +1,13 @@
-"""How one call of ``Network.train`` runs its epochs: on dense inputs, on sparse inputs, or
-in NumPy for a network whose steps a reader replaced.
+"""Which path the network runs on data: dense inputs, sparse inputs (``fastnet._sparse``),
+or, for training a network whose steps a reader replaced, NumPy.
 
-A trainer is made once per call, after the data is validated: it converts what it needs
-once (the sparse inputs to CSR), then ``epoch()`` brackets each epoch and ``run(order,
-eta)`` trains the samples ``order`` (the whole epoch, or a slice of it when progress is
-shown). Which one: ``choose``.
+- ``choose``: the trainer of one call of ``Network.train``. It converts what it needs once
+  (the sparse inputs to CSR), then ``epoch()`` brackets each epoch and ``run(order, eta)``
+  trains the samples ``order`` (the whole epoch, or a slice of it when progress is shown).
+- ``outputs``: a function giving the network's outputs for fixed inputs with its current
+  parameters, made once (the test set of a training is converted once, not every epoch).
+
+Either way the choice is by the inputs' density, unless ``Network.sparse`` forces it.
 """
 import contextlib
 
@@ -12,7 +15,7 @@ import numba
 import numpy as np
 
 from fastnet import _kernels, _overrides, _sparse
-from fastnet._layout import Workspace
+from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
 #: sparse first layer costs about this much more per multiply-add than the dense one.
@@ -23,17 +26,63 @@ SPARSE_DENSITY = 0.5
 SPARSE_PARALLEL_WORK = 1 << 19
 
 
+#: Samples evaluated per block (and the fewest worth the sparse path's set-up).
+EVAL_BLOCK = 64
+
+
 def choose(net, X, T, batch, decay, replaced):
     """The trainer for ``net`` on inputs ``X`` (targets ``T``) in mini-batches of ``batch``."""
     if replaced:
         return NumpyTrainer(net, X, T, batch, decay, replaced)
-    if net.sparse is False:
+    counts = _sparse_counts(net, X)
+    if counts is None:
         return DenseTrainer(net, X, T, batch, decay)
+    return SparseTrainer(net, X, T, batch, decay, counts)
+
+
+def _sparse_counts(net, X):
+    """The non-zero values per row of ``X`` if ``net`` should take the sparse path on it
+    (forced, or by density), else None."""
+    if net.sparse is False:
+        return None
     counts = np.empty(X.shape[0], dtype=np.int64)
     _sparse.count_nonzeros(X, counts)
-    if net.sparse or counts.sum() <= SPARSE_DENSITY * X.size:
-        return SparseTrainer(net, X, T, batch, decay, counts)
-    return DenseTrainer(net, X, T, batch, decay)
+    return counts if net.sparse or counts.sum() <= SPARSE_DENSITY * X.size else None
+
+
+def outputs(net, X):
+    """A function of no arguments returning the output activations ``(n, outputs)`` of
+    ``net`` for the rows of ``X`` (converted inputs) with the parameters it has when called.
+    Every call uses scratch of its own: several threads may call it at once. A sigmoid a
+    reader replaced is honoured (in NumPy), as training honours it."""
+    if "sigmoid" in net._replaced():
+        return lambda: _overrides.outputs(net, X, net._sigmoids()[0])
+    counts = _sparse_counts(net, X) if X.shape[0] >= EVAL_BLOCK else None
+    threads = _threads(net, X.shape[0] >= 2 * EVAL_BLOCK)
+    layout, dtype = net._layout, net.dtype
+    n, capacity = X.shape[0], max(1, min(EVAL_BLOCK, X.shape[0]))
+    network = _sparse.Network(net._params, layout.sizes, layout.weight_offsets, layout.bias_offsets)
+    if counts is None:
+        def dense():
+            out = np.empty((n, net.sizes[-1]), dtype=dtype)
+            activations = aligned_zeros(layout.n_units * capacity, dtype)
+            _kernels.predict(*network, X, activations, layout.unit_offsets * capacity, capacity,
+                             out, threads)
+            return out
+        return dense
+    Hp = _sparse.padded_width(net.sizes[1], dtype)
+    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, dtype)
+
+    def sparse():
+        out = np.empty((n, net.sizes[-1]), dtype=dtype)
+        WT = aligned_zeros(net.sizes[0] * Hp, dtype)
+        _sparse.transpose(network, WT, Hp)
+        Z = aligned_zeros(threads * capacity * Hp, dtype).reshape(threads, -1)
+        acts = aligned_zeros(threads * layout.n_units * capacity, dtype).reshape(threads, -1)
+        _sparse.predict(network, WT, Hp, indptr, offsets, values, Z, acts,
+                        layout.unit_offsets * capacity, out, threads)
+        return out
+    return sparse
 
 
 def _threads(net, parallel):

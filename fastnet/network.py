@@ -25,8 +25,6 @@ from fastnet import _data, _kernels, _overrides, _trainers, costs, inits
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
-#: Samples per block when evaluating or feeding forward many inputs at once.
-EVAL_BLOCK = 64
 #: About how many times per epoch ``train`` reports progress, when asked to.
 PROGRESS_STEPS = 100
 
@@ -322,6 +320,7 @@ class Network:
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
             trainer = _trainers.choose(self, X, T, batch, decay, self._replaced())
+            tested = None if test is None else _trainers.outputs(self, test[0])
             for j in range(first_epoch, first_epoch + epochs):
                 started = time.perf_counter()
                 shuffle(order)
@@ -333,7 +332,7 @@ class Network:
                             progress(min(start + step, n))
                 if not np.isfinite(self._params).all():
                     raise self._diverged(j, eta, X)
-                correct = None if test is None else self._count_correct(*test)
+                correct = None if test is None else self._count_correct(*test, tested)
                 total = None if test is None else test[0].shape[0]
                 yield EpochResult(j, correct, total, time.perf_counter() - started)
         if isinstance(training_data, list):
@@ -452,16 +451,11 @@ class Network:
         _data.check_finite(name, X)
         return self._predict(_data.inputs(name, X, self._dtype), name)
 
-    def _predict(self, X, name):
-        """Output activations of the rows of ``X`` (already converted), with scratch of
-        this call's own, so that several threads may evaluate one network at once."""
-        n, layout = X.shape[0], self._layout
-        out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
-        capacity = max(1, min(EVAL_BLOCK, n))
-        activations = aligned_zeros(layout.n_units * capacity, self._dtype)
-        _kernels.predict(self._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                         X, activations, layout.unit_offsets * capacity, capacity, out,
-                         self._kernel_threads())
+    def _predict(self, X, name, outputs=None):
+        """Output activations of the rows of ``X`` (already converted), computed by
+        ``outputs`` (from ``_trainers.outputs``; made now if not given), which uses scratch
+        of its own: several threads may evaluate one network at once."""
+        out = (outputs or _trainers.outputs(self, X))()
         if not np.isfinite(out).all():
             raise self._overflowed(name, X, out)
         return out
@@ -489,5 +483,6 @@ class Network:
                 f"pixels (eta={eta:g} may be too large as well)")
         return TrainingDivergedError(f"{message} with eta={eta:g}; try a smaller eta")
 
-    def _count_correct(self, X, labels):
-        return int(np.count_nonzero(np.argmax(self._predict(X, "test_data inputs"), axis=1) == labels))
+    def _count_correct(self, X, labels, outputs=None):
+        predicted = np.argmax(self._predict(X, "test_data inputs", outputs), axis=1)
+        return int(np.count_nonzero(predicted == labels))

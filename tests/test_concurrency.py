@@ -16,7 +16,7 @@ import pytest
 import fastnet.network as network
 
 rng = np.random.default_rng(0)
-X = rng.random((1000, 784)).astype(np.float32)
+X = DENSE_X = rng.random((1000, 784)).astype(np.float32)
 y = rng.integers(0, 10, 1000)
 CALLS = 80
 
@@ -41,7 +41,9 @@ def in_threads(function, threads=2, calls=CALLS):
         return list(pool.map(first, range(calls)))
 
 
-def test_concurrent_feedforward_outputs_predict_and_evaluate_are_all_right(net):
+@pytest.mark.parametrize("zeros", [0.0, 0.8], ids=["dense inputs", "sparse inputs"])
+def test_concurrent_feedforward_outputs_predict_and_evaluate_are_all_right(net, zeros):
+    X = np.where(np.random.default_rng(1).random(DENSE_X.shape) < zeros, 0, DENSE_X)
     columns = X.T
     expected = net.feedforward(columns)
     labels, correct = net.predict(X), net.evaluate((X, y))

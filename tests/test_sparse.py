@@ -166,3 +166,20 @@ def test_an_interrupt_mid_epoch_leaves_the_weights_written_back(monkeypatch):
     first_layer = slice(0, 16 * 20)
     assert not np.array_equal(net.parameters[first_layer], before[first_layer])
     assert np.isfinite(net.parameters).all()
+
+
+@pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
+@pytest.mark.parametrize("pattern", ["10%", "mixed rows", "all zero"])
+def test_sparse_evaluation_gives_the_dense_outputs(sizes, pattern):
+    rng = np.random.default_rng(7)
+    X = inputs(pattern, 300, sizes[0], rng)
+    y = rng.integers(0, sizes[-1], 300)
+    sparse = seeded(network.Network, sizes, 3, sparse=True)
+    dense = network.Network.from_parameters(sizes, sparse.parameters, sparse=False)
+    assert _trainers.outputs(sparse, X).__name__ == "sparse"   # the path under test
+    np.testing.assert_allclose(sparse.outputs(X), dense.outputs(X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sparse.feedforward(X.T), dense.feedforward(X.T), rtol=0, atol=1e-12)
+    assert sparse.evaluate((X, y)) == dense.evaluate((X, y))
+    sparse.threads = 1
+    np.testing.assert_array_equal(sparse.outputs(X), network.Network.from_parameters(
+        sizes, sparse.parameters, sparse=True, threads=2).outputs(X))
