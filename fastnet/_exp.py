@@ -1,4 +1,5 @@
-"""A branch-free ``exp`` that LLVM can vectorise, for the kernels' sigmoid.
+"""A branch-free ``exp`` that LLVM can vectorise, for the kernels' sigmoid, and the same
+algorithm on explicit vectors (``vsigmoid``).
 
 Numba calls the C library's ``exp`` one value at a time (there is no SVML here), which
 made the sigmoid of a 1000-neuron layer about 6% of an epoch. This one reduces
@@ -14,6 +15,8 @@ import numpy as np
 from llvmlite import ir
 from numba import literal_unroll, njit, types
 from numba.extending import intrinsic, overload
+
+from fastnet._simd import vadd, vdiv, vfloor, vfma, vmax, vmin, vmul, vscale2, vsplat
 
 LN2_HI = 0.693145751953125            # ln 2 to 21 bits: n * LN2_HI is exact
 LN2_LO = 1.42860682030941723212e-6    # the rest of ln 2
@@ -66,3 +69,40 @@ def exp(x):
     for c in literal_unroll(TAYLOR):
         p = p * r + real(c)
     return _times_pow2(p, n)
+
+
+def _splat(like, value):
+    """A vector of ``value`` in the lane type of the vector ``like``."""
+
+
+@overload(_splat)
+def _splat_for(like, value):
+    real = np.float64 if like.dtype == types.float64 else np.float32
+    return lambda like, value: vsplat(real(value))
+
+
+@njit(cache=True, inline="always")
+def vsigmoid(z):
+    """``1 / (1 + exp(-z))`` on a ``_simd`` vector: ``exp``'s algorithm written with
+    explicit vector operations, which round the same way wherever they are compiled (a
+    loop LLVM vectorises may run some lanes through scalar code, and scalar and vector
+    code may round differently)."""
+    lowest, highest = _range(_scalar(z))
+    x = vmin(vmax(vmul(z, _splat(z, -1.0)), _splat(z, lowest)), _splat(z, highest))
+    n = vfloor(vfma(x, _splat(z, 1.4426950408889634), _splat(z, 0.5)))
+    r = vfma(n, _splat(z, -LN2_LO), vfma(n, _splat(z, -LN2_HI), x))
+    p = _splat(z, 0.0)
+    for c in literal_unroll(TAYLOR):
+        p = vfma(p, r, _splat(z, c))
+    one = _splat(z, 1.0)
+    return vdiv(one, vadd(one, vscale2(p, n)))
+
+
+def _scalar(vector):
+    """A zero of the vector's lane type (for what is chosen by type)."""
+
+
+@overload(_scalar)
+def _scalar_for(vector):
+    real = np.float64 if vector.dtype == types.float64 else np.float32
+    return lambda vector: real(0.0)

@@ -103,10 +103,7 @@ def vfma(typingctx, a, b, c):
         return None
 
     def codegen(context, builder, signature, args):
-        vector = args[0].type
-        name = f"llvm.fma.v{vector.count}f{a.dtype.bitwidth}"
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3), name)
-        return builder.call(fma, args)
+        return _llvm_call(builder, "fma", args[0].type, a.dtype.bitwidth, args)
     return a(a, b, c), codegen
 
 
@@ -175,3 +172,73 @@ def prefetch(typingctx, array, index):
         builder.call(hint, [pointer, i32(0), i32(3), i32(1)])   # read, keep in all caches, data
         return context.get_dummy_value()
     return types.void(array, types.intp), codegen
+
+
+def _llvm_call(builder, name, vector_type, bits, values):
+    """Call the LLVM intrinsic ``llvm.NAME`` on vectors of ``bits``-bit floats."""
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vector_type, [vector_type] * len(values)),
+        f"llvm.{name}.v{vector_type.count}f{bits}")
+    return builder.call(function, values)
+
+
+@intrinsic
+def vfloor(typingctx, a):
+    """Lane by lane, rounded down to an integer."""
+    if not isinstance(a, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _llvm_call(builder, "floor", args[0].type, a.dtype.bitwidth, args)
+    return a(a), codegen
+
+
+@intrinsic
+def vmax(typingctx, a, b):
+    """Lane by lane, the larger."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _llvm_call(builder, "maxnum", args[0].type, a.dtype.bitwidth, args)
+    return a(a, b), codegen
+
+
+@intrinsic
+def vmin(typingctx, a, b):
+    """Lane by lane, the smaller."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _llvm_call(builder, "minnum", args[0].type, a.dtype.bitwidth, args)
+    return a(a, b), codegen
+
+
+@intrinsic
+def vdiv(typingctx, a, b):
+    """``a / b``, lane by lane, correctly rounded."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fdiv(*args)
+    return a(a, b), codegen
+
+
+@intrinsic
+def vscale2(typingctx, x, n):
+    """``x * 2**n`` lane by lane, for integral ``n`` with ``2**n`` a normal number, by
+    building the bits of ``2**n``."""
+    if not (isinstance(x, Vector) and x == n):
+        return None
+    width = x.dtype.bitwidth
+    mantissa, bias = {64: (52, 1023), 32: (23, 127)}[width]
+
+    def codegen(context, builder, signature, args):
+        value, exponent = args
+        integers = ir.VectorType(ir.IntType(width), x.lanes)
+        splat = lambda number: ir.Constant(integers, [number] * x.lanes)
+        bits = builder.shl(builder.add(builder.fptosi(exponent, integers), splat(bias)), splat(mantissa))
+        return builder.fmul(value, builder.bitcast(bits, value.type))
+    return x(x, n), codegen

@@ -31,14 +31,21 @@ from numba import njit, prange
 
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
-from fastnet._kernels import FASTMATH, _band, _block, _layer_forward, _sigmoid_all, backward
+from fastnet._exp import exp, vsigmoid
+from fastnet._kernels import _band, _block, _layer_forward, _sigmoid_all, backward
 from fastnet._layout import aligned_zeros
 from fastnet._simd import lanes_of, prefetch, vadd, vfma, vload, vmul, vsplat, vstore, vsum, vzero
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 
 #: At most this many groups of neurons: threads split the neurons at groups, and the
 #: output layer's sums are added up group by group, so neither depends on the thread count.
-GROUPS = 16
+GROUPS = 8
+#: The only fast-math liberties here: fused multiply-adds and the sign of zero. Every sum
+#: is written out in a fixed order (explicit vectors), and no formula may be reassociated
+#: or its division approximated: code LLVM vectorises may run some elements through
+#: scalar code (by alignment, by overlap checks), and the threads' copies of the output
+#: layer, each in arrays of their own, must come out equal to the last bit.
+STRICT = {"nsz", "contract"}
 #: When the lazy decay factor falls below this, it is folded into the weights.
 RENORMALISE = 2.0 ** -20
 _quadratic_delta, _cross_entropy_delta = QUADRATIC.kernel_delta, CROSS_ENTROPY.kernel_delta
@@ -56,15 +63,18 @@ def count_nonzeros(X, counts):
         counts[r] = count
 
 
-@njit(cache=True, parallel=True)
-def _fill(X, stride, indptr, offsets, values):
-    for r in prange(X.shape[0]):
-        row, p = X[r], indptr[r]
+@njit(cache=True)
+def _fill(X, stride, offsets, values):
+    """Every value of ``X``, row after row, is written at the next free place, which moves
+    on only past non-zero values: no branch to mispredict. ``offsets`` and ``values`` have
+    one place more than the non-zero values, for the last zero written."""
+    p = 0
+    for r in range(X.shape[0]):
+        row = X[r]
         for k in range(X.shape[1]):
-            if row[k] != 0:
-                offsets[p] = k * stride
-                values[p] = row[k]
-                p += 1
+            offsets[p] = k * stride
+            values[p] = row[k]
+            p += row[k] != 0
 
 
 def to_csr(X, counts, stride, dtype):
@@ -73,10 +83,10 @@ def to_csr(X, counts, stride, dtype):
     offset ``k * stride`` of its pixel's weights in ``WT``, and in ``dtype``."""
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    offsets = np.empty(indptr[-1], dtype=np.int32)
-    values = np.empty(indptr[-1], dtype=dtype)
-    _fill(X, np.int32(stride), indptr, offsets, values)
-    return indptr, offsets, values
+    offsets = np.empty(indptr[-1] + 1, dtype=np.int32)
+    values = np.empty(indptr[-1] + 1, dtype=dtype)
+    _fill(X, np.int32(stride), offsets, values)
+    return indptr, offsets[:-1], values[:-1]
 
 
 def padded_width(neurons, dtype):
@@ -118,7 +128,7 @@ class Scratch(NamedTuple):
     A: np.ndarray          # (capacity, Hp): first-layer activations of a mini-batch
     P: np.ndarray          # (capacity, Hp): their deltas
     D: np.ndarray          # (capacity, Hp): the deltas scaled for the weights' step
-    partials: np.ndarray   # (2, groups, capacity * outputs * lanes): the output sums by group
+    partials: np.ndarray   # (2, groups, capacity * outputs): the output sums by group
     outputs: np.ndarray    # (threads, capacity * outputs): output activations, a copy each
     output_deltas: np.ndarray  # (threads, capacity * outputs)
     output_biases: np.ndarray  # (threads, outputs): each thread's copy of the output biases
@@ -134,9 +144,8 @@ def scratch(layout, capacity, dtype, threads, workspace):
     sizes = layout.sizes
     n_in, Hp = int(sizes[0]), padded_width(int(sizes[1]), dtype)
     vectors = Hp // (64 // np.dtype(dtype).itemsize)
-    group = 4 * -(-vectors // (4 * GROUPS))   # whole 4-vector blocks: see _first_layer
+    group = -(-vectors // GROUPS)
     groups = -(-vectors // group)
-    lanes = Hp // vectors
     outputs = int(sizes[2]) if sizes.size == 3 else 1
     zeros = lambda *shape: aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
     # (threads, size) with each thread's row on cache lines of its own: no false sharing
@@ -144,7 +153,7 @@ def scratch(layout, capacity, dtype, threads, workspace):
     return Scratch(
         Hp=Hp, group=group, WT=zeros(n_in * Hp), scale=np.ones(1, dtype), b1=zeros(Hp),
         W2=zeros(outputs, Hp), A=zeros(capacity, Hp), P=zeros(capacity, Hp),
-        D=zeros(capacity, Hp), partials=zeros(2, groups, capacity * outputs * lanes),
+        D=zeros(capacity, Hp), partials=zeros(2, groups, capacity * outputs),
         outputs=own(capacity * outputs), output_deltas=own(capacity * outputs),
         output_biases=own(outputs),
         acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
@@ -195,7 +204,7 @@ def unmirror(net, ws):
 
 
 # -- a block of neurons over one sample's pixels ----------------------------------------------
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _forward_block(WT, j, vectors, offsets, values, lo, hi, A, a0):
     """``A[a0 + j:...] = sum_p values[p] * WT[offsets[p] + j:...]`` over the pixels
     ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from lane ``j``. Even
@@ -233,7 +242,7 @@ def _forward_block(WT, j, vectors, offsets, values, lo, hi, A, a0):
         vstore(A, a0 + j + 3 * L, vadd(e3, o3))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _update_block(WT, j, vectors, offsets, values, lo, hi, D, d0):
     """``WT[offsets[p] + j:...] += values[p] * D[d0 + j:...]`` over the pixels
     ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from lane ``j``."""
@@ -273,7 +282,7 @@ def _prefetch_samples(data, start, m):
 
 
 # -- one epoch: each thread a band of the first layer's neurons -------------------------------
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_next, v_lo, v_hi):
     """Vectors ``v_lo..v_hi`` of the first layer's ``H`` neurons: update them with the ``m``
     samples from ``start`` (deltas in ``ws.P``, ``step = eta / m``; weights
@@ -309,13 +318,12 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
             r = order[start_next + i]
             _forward_block(ws.WT, v * L, vectors, offsets, values, indptr[r], indptr[r + 1],
                            A, i * Hp)
-    neurons = max(lo, min(hi, H))
+    neurons, factor = max(lo, min(hi, H)), vsplat(scale)
     for i in range(m_next):
-        a, b = A[i * Hp + lo:i * Hp + hi], ws.b1[lo:hi]
-        for j in range(hi - lo):
-            a[j] = scale * a[j] + b[j]
-        _sigmoid_all(a)
-        a[neurons - lo:] = 0   # padding: no activation, so it adds to no sum
+        for j in range(lo, hi, L):   # explicit vectors: the same roundings for any band
+            u = i * Hp + j
+            vstore(A, u, vsigmoid(vfma(factor, vload(A, u), vload(ws.b1, j))))
+        A[i * Hp + neurons:i * Hp + hi] = 0   # padding: no activation, so it adds to no sum
     return scale
 
 
@@ -329,10 +337,11 @@ def _column_sum(D, column, rows, width):
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _output_share(ws, m, outputs, g_lo, g_hi, slot):
     """Groups ``g_lo..g_hi``'s share of the output layer's sums for the ``m`` samples in
-    ``ws.A``: one vector per sample, output and group, added up lane by lane later."""
+    ``ws.A``: one number per sample, output and group (the other threads read them all,
+    so they are kept small), added up group by group later."""
     L, Hp, group = lanes_of(ws.WT), ws.Hp, ws.group
     vectors = Hp // L
     real = ws.WT.dtype.type
@@ -345,10 +354,10 @@ def _output_share(ws, m, outputs, g_lo, g_hi, slot):
                 total = vzero(real(0))
                 for v in range(first, last):
                     total = vfma(vload(A, i * Hp + v * L), vload(W2, o * Hp + v * L), total)
-                vstore(shares, share + (i * outputs + o) * L, total)
+                shares[share + i * outputs + o] = vsum(total)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi, slot, me):
     """After the meeting: the output activations and deltas (each thread its own copy, all
     equal), this band's first-layer deltas into ``ws.P`` and its columns of output weights
@@ -357,15 +366,14 @@ def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi
     real = ws.WT.dtype.type
     out, D2, b2 = ws.outputs[me], ws.output_deltas[me], ws.output_biases[me]
     A, P, W2 = ws.A.reshape(-1), ws.P.reshape(-1), ws.W2.reshape(-1)
-    shares = ws.partials[slot].reshape(-1)
-    per_group = ws.partials.shape[2]
-    for i in range(m):
-        for o in range(outputs):
-            total = vzero(real(0))
-            for g in range(ws.partials.shape[1]):
-                total = vadd(total, vload(shares, g * per_group + (i * outputs + o) * L))
-            out[i * outputs + o] = b2[o] + vsum(total)
-    _sigmoid_all(out[:m * outputs])
+    shares = ws.partials[slot]
+    for k in range(m * outputs):
+        total = b2[k % outputs]
+        for g in range(shares.shape[0]):
+            total += shares[g, k]
+        out[k] = total
+    for k in range(m * outputs):
+        out[k] = real(1) / (real(1) + exp(-out[k]))
     for i in range(m):
         t = data.targets[data.order[start + i]]
         for o in range(outputs):
@@ -391,7 +399,7 @@ def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi
         b2[o] -= step * _column_sum(D2, o, m, outputs)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
     """The layers above the first, all on one thread: forward from layer 1, backward with
     their updates, leaving layer 1's deltas in the dense workspace."""
@@ -402,7 +410,7 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
              ws.acts, ws.deltas, ws.a_off, m, data.targets, data.order, start, one, one)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=STRICT)
 def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
     """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band."""
     L = lanes_of(ws.WT)
@@ -449,17 +457,14 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
             net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me]
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@njit(cache=True, fastmath=STRICT, parallel=True)
 def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
     """Mini-batch SGD over the samples ``data.order``, ``batch`` at a time, on ``threads``
-    threads meeting once per mini-batch (twice for other than one hidden layer); one
-    thread needs no parallel region. The first layer's weights and biases (and output
-    weights) are those of the mirror."""
-    if threads == 1:
-        word = flush_subnormals()
-        _train_band(net, data, ws, batch, eta, decay, cost, np.int64(1), np.int64(0))
-        restore(word)
-        return
+    threads meeting once per mini-batch (twice for other than one hidden layer). Call it
+    with Numba's thread count set to ``threads``: then one thread is a parallel region of
+    one, and runs the very code the threads of a larger one run (the same machine code,
+    so the same roundings). The first layer's weights and biases (and output weights) are
+    those of the mirror."""
     for t in prange(threads):
         team, me = _sync.rendezvous(ws.state, threads)
         if team > 0:
@@ -469,13 +474,12 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
 
 
 # -- evaluation: outputs of many samples ----------------------------------------------------
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@njit(cache=True, fastmath=STRICT, parallel=True)
 def predict(net, WT, Hp, indptr, offsets, values, Z, acts, a_off, out, threads):
     """The output activations of every sample of the CSR inputs into ``out``, the first
     layer from ``WT`` (``transpose``). Each of ``threads`` threads takes every
     ``threads``-th block of samples, with scratch of its own (``Z[t]``: rows of ``Hp``,
-    ``acts[t]``: a dense workspace laid out by ``a_off``); a sample's numbers do not
-    depend on which thread computes it."""
+    ``acts[t]``: a dense workspace laid out by ``a_off``)."""
     n, capacity = indptr.size - 1, Z.shape[1] // Hp
     H, last, one = net.sizes[1], net.sizes.size - 1, np.int64(1)
     L = lanes_of(WT)

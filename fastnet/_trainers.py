@@ -85,6 +85,17 @@ def outputs(net, X):
     return sparse
 
 
+@contextlib.contextmanager
+def _numba_threads(threads):
+    """Numba's thread count for parallel regions this thread starts, for the ``with``."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def _threads(net, parallel):
     """The threads a kernel may use: ``net.threads`` if set, else all of Numba's where the
     work is ``parallel`` enough, else one; never more than this thread's Numba pool."""
@@ -149,9 +160,10 @@ class SparseTrainer:
 
     def run(self, order, eta):
         self.scratch.state[:] = 0
-        _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,
-                            self.batch, self.net.dtype.type(eta), self.decay, self.net.cost.code,
-                            self.threads)
+        with _numba_threads(self.threads):
+            _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,
+                                self.batch, self.net.dtype.type(eta), self.decay,
+                                self.net.cost.code, self.threads)
 
 
 class NumpyTrainer:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from fastnet import _data, _kernels, _overrides, _trainers, costs, inits
+from fastnet import _data, _kernels, _overrides, _shuffle, _trainers, costs, inits
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
@@ -316,15 +316,14 @@ class Network:
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(f"rng must be a random.Random (or None for the random module), "
                             f"got {type(rng).__name__}")
-        shuffle = (random if rng is None else rng).shuffle
+        generator = random if rng is None else rng
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
             trainer = _trainers.choose(self, X, T, batch, decay, self._replaced())
             tested = None if test is None else _trainers.outputs(self, test[0])
             for j in range(first_epoch, first_epoch + epochs):
                 started = time.perf_counter()
-                shuffle(order)
-                indices = np.asarray(order)
+                indices = _shuffle.shuffle(generator, order)   # random.shuffle's, compiled
                 with trainer.epoch():
                     for start in range(0, n, step):
                         self._train_samples(trainer, indices[start:start + step], eta)
