@@ -162,14 +162,22 @@ def _affine_threads(W, b, A, Z, m, threads):
 def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
     """Activations of layer ``l + 1`` from those of layer ``l``, for ``m`` samples."""
     n_in, n_out = sizes[l], sizes[l + 1]
-    W = _block(params, w_off[l], n_out, n_in)
-    b = params[b_off[l]:b_off[l] + n_out]
-    A = _block(acts, a_off[l], m, n_in)
-    Z = _block(acts, a_off[l + 1], m, n_out)
     if threads > 1 and m * n_in * n_out >= PARALLEL_WORK:
-        _affine_threads(W, b, A, Z, m, threads)
+        _affine_threads(_block(params, w_off[l], n_out, n_in), params[b_off[l]:b_off[l] + n_out],
+                        _block(acts, a_off[l], m, n_in), _block(acts, a_off[l + 1], m, n_out), m,
+                        threads)
+        _sigmoid_all(acts[a_off[l + 1]:a_off[l + 1] + m * n_out])
     else:
-        _affine(W, b, A, Z, m, np.int64(0), n_out)
+        layer_forward_serial(params, sizes, w_off, b_off, acts, a_off, l, m)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def layer_forward_serial(params, sizes, w_off, b_off, acts, a_off, l, m):
+    """``_layer_forward`` on this thread alone (and without compiling the threaded code)."""
+    n_in, n_out = sizes[l], sizes[l + 1]
+    _affine(_block(params, w_off[l], n_out, n_in), params[b_off[l]:b_off[l] + n_out],
+            _block(acts, a_off[l], m, n_in), _block(acts, a_off[l + 1], m, n_out), m,
+            np.int64(0), n_out)
     _sigmoid_all(acts[a_off[l + 1]:a_off[l + 1] + m * n_out])
 
 

@@ -32,7 +32,7 @@ from numba import njit, prange
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._exp import exp, vsigmoid
-from fastnet._kernels import _band, _block, _layer_forward, _sigmoid_all, backward
+from fastnet._kernels import _band, _block, _sigmoid_all, backward, layer_forward_serial
 from fastnet._layout import aligned_zeros
 from fastnet._simd import lanes_of, prefetch, vadd, vfma, vload, vmul, vsplat, vstore, vsum, vzero
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
@@ -405,7 +405,7 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
     their updates, leaving layer 1's deltas in the dense workspace."""
     one = np.int64(1)
     for l in range(1, net.sizes.size - 1):
-        _layer_forward(net.params, net.sizes, net.w_off, net.b_off, ws.acts, ws.a_off, l, m, one)
+        layer_forward_serial(net.params, net.sizes, net.w_off, net.b_off, ws.acts, ws.a_off, l, m)
     backward(net.params, net.params, step, decay_now, cost, net.sizes, net.w_off, net.b_off,
              ws.acts, ws.deltas, ws.a_off, m, data.targets, data.order, start, one, one)
 
@@ -481,7 +481,7 @@ def predict(net, WT, Hp, indptr, offsets, values, Z, acts, a_off, out, threads):
     ``threads``-th block of samples, with scratch of its own (``Z[t]``: rows of ``Hp``,
     ``acts[t]``: a dense workspace laid out by ``a_off``)."""
     n, capacity = indptr.size - 1, Z.shape[1] // Hp
-    H, last, one = net.sizes[1], net.sizes.size - 1, np.int64(1)
+    H, last = net.sizes[1], net.sizes.size - 1
     L = lanes_of(WT)
     b = net.params[net.b_off[0]:net.b_off[0] + H]
     blocks = (n + capacity - 1) // capacity
@@ -502,6 +502,6 @@ def predict(net, WT, Hp, indptr, offsets, values, Z, acts, a_off, out, threads):
                     a[j] = z[i * Hp + j] + b[j]
                 _sigmoid_all(a)
             for l in range(1, last):
-                _layer_forward(net.params, net.sizes, net.w_off, net.b_off, dense, a_off, l, m, one)
+                layer_forward_serial(net.params, net.sizes, net.w_off, net.b_off, dense, a_off, l, m)
             out[start:start + m] = _block(dense, a_off[last], m, net.sizes[last])
         restore(word)

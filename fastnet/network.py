@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from fastnet import _compiling  # noqa: F401  (says so on stderr while kernels compile)
 from fastnet import _data, _kernels, _overrides, _shuffle, _trainers, costs, inits
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError

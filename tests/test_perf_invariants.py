@@ -137,3 +137,25 @@ def test_dense_kernels_ask_for_wide_vectors_over_cache_aligned_buffers(tmp_path)
                                "_input_deltas": True}
     assert len(found["addresses"]) >= 4
     assert set(found["addresses"]) == {0}
+
+
+COMPILE_ONE_KERNEL = """
+    import json, random
+    import fastnet.network  # installs the note
+    from fastnet import _shuffle
+    _shuffle.shuffle(random.Random(0), list(range(5)))
+    print(json.dumps(None))
+"""
+
+
+def test_the_first_compilation_is_announced_once_and_a_cached_run_is_quiet(tmp_path):
+    """A kernel compiled from scratch says so on stderr; loaded from the cache, nothing."""
+    from fastnet._compiling import MESSAGE
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path))
+    said = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(COMPILE_ONE_KERNEL)],
+                              env=environment, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        said.append(done.stderr.count(MESSAGE))
+    assert said == [1, 0]
