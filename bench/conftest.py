@@ -1,7 +1,12 @@
-"""Shared pieces of the benchmarks: data, interleaved timing, the GEMM roofline.
+"""Shared pieces of the benchmarks: MNIST and a dense twin of it, interleaved timing, the
+FLOPs an epoch needs, the GEMM peak, and which kernel OpenBLAS runs.
 
-With ``--benchmark-disable`` (the CI smoke pass) every benchmark runs each code path on
-a handful of images; with ``--benchmark-enable`` on enough images to time an epoch.
+Peers get their best: OpenBLAS pinned to older kernels (``OPENBLAS_CORETYPE``,
+``OPENBLAS_L2_SIZE``, as some machines set) is not the machine's best, so the benchmark
+command (README) unsets both, and the suite records what OpenBLAS runs
+(``threadpoolctl``) for the report. With ``--benchmark-disable`` (the CI smoke pass)
+every benchmark runs its code paths on a handful of images and checks what can be
+checked (the implementations agree); with ``--benchmark-enable`` it times.
 """
 import statistics
 import time
@@ -10,24 +15,29 @@ import numpy as np
 import pytest
 
 from fastnet.datasets import MNIST
+from fastnet.mnist_loader import load_data
 
 IMAGES = 50_000   # one epoch of the chapter's training set; times are scaled to it
 
 
-def flops_per_sample(sizes):
-    """Training FLOPs of one sample: forward, weight gradients, hidden-layer deltas."""
+def flops_per_sample(sizes, inputs_used=None):
+    """Training FLOPs of one sample: forward, weight gradients, hidden-layer deltas. With
+    ``inputs_used`` (the sample's non-zero inputs), the first layer only needs those."""
     products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    if inputs_used is not None:
+        products[0] = inputs_used * sizes[1]
     return 2 * sum(products) * 2 + 2 * sum(products[1:])
 
 
 def interleaved(runs, rounds):
-    """Median seconds of each callable in ``runs`` (a dict), calling them in turn ``rounds`` times."""
+    """Median seconds of each callable in ``runs`` (a dict), calling them in turn ``rounds``
+    times. A callable may return the seconds it measured itself (else its wall time)."""
     times = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
             started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
+            own = run()
+            times[name].append(own if own is not None else time.perf_counter() - started)
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
@@ -38,13 +48,14 @@ def smoke(request):
 
 
 @pytest.fixture(scope="session")
-def images():
-    """MNIST-shaped float32 inputs in [0, 1] (the loader's dtype) and one-hot targets;
-    timings do not depend on the digits."""
-    rng = np.random.default_rng(0)
-    X = rng.random((IMAGES, MNIST.inputs), dtype=np.float32)
-    T = np.eye(MNIST.classes)[rng.integers(0, MNIST.classes, IMAGES)]
-    return X, T
+def workloads(mnist_dir):
+    """``{"mnist": (X, T), "dense": (X, T)}``: the chapter's 50,000 training images as the
+    loader gives them (float32, 81% zeros) with one-hot targets, and the same images with
+    every zero pixel raised to 1/255, so that none is zero (a dense workload, which must
+    not be mistaken for sparse speed)."""
+    (X, y), _, _ = load_data(mnist_dir)
+    T = np.eye(MNIST.classes)[y]
+    return {"mnist": (X, T), "dense": (np.where(X == 0, np.float32(1 / 255), X), T)}
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +65,18 @@ def gemm_flops(smoke):
     result = {}
     for dtype in ("float64", "float32"):
         a = np.random.default_rng(1).random((n, n)).astype(dtype)
-        a @ a
-        result[dtype] = 2 * n**3 / interleaved({"gemm": lambda: a @ a}, 5)["gemm"]
+
+        def product():
+            np.matmul(a, a)
+
+        product()
+        result[dtype] = 2 * n**3 / interleaved({"gemm": product}, 5)["gemm"]
     return result
+
+
+@pytest.fixture(scope="session")
+def blas():
+    """What NumPy's BLAS runs: ``[(library, kernel architecture, threads), ...]``."""
+    from threadpoolctl import threadpool_info
+    return [(info.get("internal_api"), info.get("architecture"), info.get("num_threads"))
+            for info in threadpool_info() if info.get("user_api") == "blas"]

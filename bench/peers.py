@@ -1,33 +1,53 @@
 """Other ways of doing the same job, for the benchmarks to compare fastnet with.
 
 Each peer trains the chapter's network (sigmoid layers, quadratic cost, mini-batch SGD)
-with the mini-batch held as a matrix, from the same initial draws as ``fastnet.Network``
-(all biases, then all weights). ``train_epoch(X, T, order, batch, eta)`` runs one epoch
-over the samples ``order`` of inputs ``X`` ``(n, inputs)`` and targets ``T``
-``(n, outputs)``; each mini-batch of ``X`` is converted to the network's dtype as it is
-taken (MNIST's pixels come as float32). The per-sample reference is ``tests/naive.py``.
+with the mini-batch held as a matrix, from initial parameters it is given.
+``train_epoch(X, T, order, batch, eta)`` runs one epoch over the samples ``order`` of
+inputs ``X`` ``(n, inputs)`` (float32 pixels, as the loader gives them; each mini-batch is
+converted to the network's dtype as it is taken) and targets ``T`` ``(n, outputs)``;
+``parameters()`` gives ``(weights, biases)`` as NumPy arrays, to check peers agree.
+
+- ``NumpyNetwork``: one GEMM per layer and pass, NumPy's BLAS (OpenBLAS);
+- ``TorchNetwork``: the same on PyTorch CPU tensors, when PyTorch is installed;
+- ``JaxNetwork``: the whole epoch as one ``jax.jit``-compiled ``jax.lax.scan`` over the
+  mini-batches (no Python per step), float64 through ``jax_enable_x64``, when JAX is
+  installed. ``prepare`` compiles it for the data's shapes, outside any timing.
+
+None is ever a dependency of fastnet. The per-sample reference is ``tests/naive.py``.
 """
 import numpy as np
 
 try:
     import torch
-except ImportError:  # never a dependency: the PyTorch peer is measured only when present
+except ImportError:
     torch = None
+try:
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+except ImportError:
+    jax = None
 
 
-def initial_parameters(sizes, dtype):
-    """``(weights, biases)`` drawn in the chapter's order; weights ``(y, x)``, biases ``(y,)``."""
-    biases = [np.random.randn(y, 1).astype(dtype).ravel() for y in sizes[1:]]
-    weights = [np.random.randn(y, x).astype(dtype) for x, y in zip(sizes[:-1], sizes[1:])]
+def initial_parameters(sizes, dtype, seed):
+    """``(weights, biases)`` drawn in the chapter's order from ``seed``; weights ``(y, x)``,
+    biases ``(y,)``, in ``dtype``."""
+    draw = np.random.RandomState(seed)
+    biases = [draw.randn(y).astype(dtype) for y in sizes[1:]]
+    weights = [draw.randn(y, x).astype(dtype) for x, y in zip(sizes[:-1], sizes[1:])]
     return weights, biases
 
 
 class NumpyNetwork:
     """Mini-batch SGD with each mini-batch a matrix: one GEMM per layer and pass."""
 
-    def __init__(self, sizes, dtype=np.float64):
-        self.weights, self.biases = initial_parameters(sizes, dtype)
-        self.dtype = np.dtype(dtype)
+    def __init__(self, weights, biases):
+        self.weights = [w.copy() for w in weights]
+        self.biases = [b.copy() for b in biases]
+        self.dtype = weights[0].dtype
+
+    def prepare(self, X, T, order, batch):
+        """Nothing to compile."""
 
     @staticmethod
     def sigmoid(z):
@@ -55,12 +75,15 @@ class NumpyNetwork:
             W -= step * grad_W
             self.biases[l] -= step * grad_b
 
+    def parameters(self):
+        return [np.asarray(w) for w in self.weights], [np.asarray(b) for b in self.biases]
+
 
 class TorchNetwork(NumpyNetwork):
     """The same on PyTorch CPU tensors (no autograd: the same explicit backprop)."""
 
-    def __init__(self, sizes, dtype=np.float64):
-        super().__init__(sizes, dtype)
+    def __init__(self, weights, biases):
+        super().__init__(weights, biases)
         self.weights = [torch.from_numpy(w) for w in self.weights]
         self.biases = [torch.from_numpy(b) for b in self.biases]
 
@@ -76,7 +99,61 @@ class TorchNetwork(NumpyNetwork):
                 rows = order[start:start + batch]
                 self.update(X[rows].to(T.dtype), T[rows], eta / rows.numel())
 
+    def parameters(self):
+        return [w.numpy() for w in self.weights], [b.numpy() for b in self.biases]
+
+
+class JaxNetwork:
+    """The epoch as one compiled ``lax.scan`` over mini-batches (``order`` in whole ones)."""
+
+    def __init__(self, weights, biases):
+        self.params = tuple(jnp.asarray(p) for pair in zip(weights, biases) for p in pair)
+        self.dtype = weights[0].dtype
+        self._epoch = jax.jit(self._scan)
+
+    def _scan(self, params, X, T, batches, eta):
+        dtype = self.dtype
+
+        def step(params, rows):
+            A0 = X[rows].astype(dtype)
+            Tb = T[rows]
+            activations, A = [A0], A0
+            for l in range(0, len(params), 2):
+                A = jax.nn.sigmoid(A @ params[l].T + params[l + 1])
+                activations.append(A)
+            D = (A - Tb) * A * (1 - A)
+            new = list(params)
+            scale = eta / rows.shape[0]
+            for l in range(len(params) // 2 - 1, -1, -1):
+                W, A = params[2 * l], activations[l]
+                new[2 * l] = W - scale * (D.T @ A)
+                new[2 * l + 1] = params[2 * l + 1] - scale * D.sum(0)
+                if l > 0:
+                    D = (D @ W) * A * (1 - A)
+            return tuple(new), None
+
+        params, _ = jax.lax.scan(step, params, batches)
+        return params
+
+    def prepare(self, X, T, order, batch):
+        """Put the data on the device and compile the epoch for these shapes (untimed)."""
+        self._X, self._T = jnp.asarray(X), jnp.asarray(T)
+        batches = jnp.asarray(order.reshape(-1, batch))
+        jax.block_until_ready(self._epoch(self.params, self._X, self._T, batches,
+                                          jnp.asarray(3.0, self.dtype)))
+
+    def train_epoch(self, X, T, order, batch, eta):
+        batches = jnp.asarray(order.reshape(-1, batch))
+        self.params = jax.block_until_ready(
+            self._epoch(self.params, self._X, self._T, batches, jnp.asarray(eta, self.dtype)))
+
+    def parameters(self):
+        pairs = [np.asarray(p) for p in self.params]
+        return pairs[0::2], pairs[1::2]
+
 
 PEERS = {"numpy": NumpyNetwork}
 if torch is not None:
     PEERS["torch"] = TorchNetwork
+if jax is not None:
+    PEERS["jax"] = JaxNetwork

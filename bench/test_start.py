@@ -1,8 +1,9 @@
-"""Start-up cost and float32 accuracy.
+"""Start-up and float32 accuracy.
 
-Warm start: in a fresh process whose kernels are already cached (``cache=True``), import
-plus the first epoch should cost at most 1 s more than a steady-state epoch. The cold
-start (empty cache: everything compiles) is reported beside it.
+Start-up: a fresh process imports fastnet, loads MNIST and trains a 784-30-10 epoch; its
+time to the end of that first epoch, minus a steady epoch, is the start-up overhead.
+Measured cold (an empty kernel cache: everything compiles, and says so on stderr) and
+warm (the cache filled by the cold run), reported separately.
 """
 import json
 import os
@@ -16,43 +17,46 @@ import numpy as np
 
 import fastnet.network as network
 from fastnet import mnist_loader
+from fastnet._compiling import MESSAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 
 START = """
     import time
     started = time.perf_counter()
-    import numpy as np
     import fastnet.network as network
-    n = {n}
-    rng = np.random.default_rng(0)
-    X, y = rng.random((n, 784)), rng.integers(0, 10, n)
+    from fastnet import mnist_loader
     imported = time.perf_counter()
+    (X, y), _, test = mnist_loader.load_data({folder!r})
+    loaded = time.perf_counter()
     net = network.Network([784, 30, 10])
-    first = [r.seconds for r in net.train((X, y), 1, 10, 3.0)][0]
+    first = next(net.train((X[:{n}], y[:{n}]), 1, 10, 3.0, test_data=test)).seconds
     ready = time.perf_counter()
-    steady = min(r.seconds for r in net.train((X, y), 2, 10, 3.0))
-    print({{"import": imported - started, "first_epoch": first, "steady_epoch": steady,
+    steady = min(r.seconds for r in net.train((X[:{n}], y[:{n}]), 2, 10, 3.0, test_data=test))
+    print({{"import": imported - started, "load": loaded - imported, "first_epoch": first,
+           "to_first_epoch": ready - started, "steady_epoch": steady,
            "start_overhead": ready - started - steady}})
 """
 
 
-def start_up(cache_dir, n):
+def start_up(cache_dir, folder, n):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(START.format(n=n))], env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(START.format(folder=str(folder), n=n))],
+                          env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
+    result = json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
+    return {**result, "announced": MESSAGE in done.stderr}
 
 
-def test_cold_and_warm_start(benchmark, smoke, tmp_path):
-    n = 200 if smoke else 50_000
+def test_cold_and_warm_start(benchmark, smoke, tmp_path, mnist_dir):
+    n = 2_000 if smoke else 50_000
 
     def measure():
-        return {"cold": start_up(tmp_path, n), "warm": start_up(tmp_path, n)}
+        return {"cold": start_up(tmp_path, mnist_dir, n), "warm": start_up(tmp_path, mnist_dir, n)}
 
     result = benchmark.pedantic(measure, rounds=1, iterations=1)
-    benchmark.extra_info.update(kind="start", **result)
+    benchmark.extra_info.update(kind="start", images=n, **result)
+    assert result["cold"]["announced"] and not result["warm"]["announced"]
     assert result["warm"]["start_overhead"] < result["cold"]["start_overhead"]
 
 
@@ -60,7 +64,7 @@ def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist_dir):
     """Mean test accuracy over seeds: one seed's float32 and float64 runs part ways after a
     few thousand steps, so a single pair measures seed noise as much as precision."""
     (X, y), _, (X_test, y_test) = mnist_loader.load_data(mnist_dir)
-    n, epochs, seeds = (1000, 1, (0,)) if smoke else (50_000, 5, (0, 1, 2))
+    n, epochs, seeds, bound = (10_000, 1, (0, 1), 1.0) if smoke else (50_000, 5, (0, 1, 2), 0.3)
 
     def accuracy(dtype, seed):
         np.random.seed(seed)
@@ -72,6 +76,6 @@ def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist_dir):
     result = benchmark.pedantic(
         lambda: {d: float(np.mean([accuracy(d, s) for s in seeds])) for d in ("float64", "float32")},
         rounds=1, iterations=1)
-    benchmark.extra_info.update(kind="accuracy", epochs=epochs, images=n, seeds=len(seeds), **result)
-    if not smoke:
-        assert abs(result["float32"] - result["float64"]) <= 0.3
+    benchmark.extra_info.update(kind="accuracy", epochs=epochs, images=n, seeds=len(seeds),
+                                bound=bound, **result)
+    assert abs(result["float32"] - result["float64"]) <= bound

@@ -1,6 +1,8 @@
 """Output paths are checked before any work: `--checkpoint`, `--log` and `experiments --out`
 that cannot be written end the command before training, naming the user's path."""
+import contextlib
 import os
+import subprocess
 import sys
 
 import pytest
@@ -46,18 +48,31 @@ def test_experiments_checks_out_before_any_run(run, tmp_path, name):
     assert f"argument --out: {tmp_path / name}: " in err and err.count("\n") == 1
 
 
-@pytest.mark.skipif(os.name == "posix" and os.geteuid() == 0,
-                    reason="root writes into read-only folders, so they are writable to it")
+@contextlib.contextmanager
+def read_only(folder):
+    """``folder`` made read-only for this process for the ``with``: by its mode bits, or, for
+    root (whom mode bits do not stop), by the immutable attribute (``chattr +i``)."""
+    as_root = os.name == "posix" and os.geteuid() == 0
+    if as_root:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
 @pytest.mark.parametrize("argv", [["train", *SMALL, "--checkpoint"], ["train", *SMALL, "--log"],
                                   ["experiments", "chapter1", "--out"]])
 def test_a_read_only_folder_is_refused_before_any_work(run, tmp_path, argv):
     folder = tmp_path / "read-only"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
+    with read_only(folder):
         code, out, err = run(*argv, str(folder / "output"))
-    finally:
-        folder.chmod(0o755)
     assert code == 2 and out == "" and f"{folder / 'output'}: cannot write in {folder}" in err
 
 

@@ -1,0 +1,104 @@
+"""fastnet on a busy machine: two jobs at once, and a busy Python thread beside training.
+
+Threads that spin while they wait for each other collapse when the cores are shared: a
+waiting thread burns the time slice the thread it waits for needs. fastnet's threads
+meet once per mini-batch and yield the core when a wait runs long (``fastnet._sync``).
+
+- two default ``fastnet train`` jobs (784-30-10) started together, each timed, against
+  the same job alone: perfect sharing of 2 cores by 2 jobs would be 1x each on 2 cores;
+  the target is at most 3x;
+- an epoch of a network that trains on two threads (784-1000-10) with a pure-Python busy
+  loop in another thread of the same process, against the epoch alone: at most 2x.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import fastnet.network as network
+from fastnet import mnist_loader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def train_job(folder, epochs, limit):
+    """A ``fastnet train`` process (default network, seeded), started; returns it."""
+    command = [sys.executable, "-m", "fastnet", "train", "--epochs", str(epochs), "--limit",
+               str(limit), "--seed", "1", "--quiet", "--data", str(folder)]
+    return subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def timed_jobs(folder, count, epochs, limit):
+    """Wall seconds of each of ``count`` jobs started together."""
+    started = time.perf_counter()
+    jobs = [train_job(folder, epochs, limit) for _ in range(count)]
+    seconds = []
+    for job in jobs:
+        _, errors = job.communicate(timeout=900)
+        assert job.returncode == 0, errors
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def test_two_jobs_at_once(benchmark, smoke, mnist_dir):
+    epochs, limit = (1, 2_000) if smoke else (8, 50_000)
+    timed_jobs(mnist_dir, 1, 1, 1_000)   # kernels in the cache: compilation is not timed
+
+    def measure():
+        alone = [timed_jobs(mnist_dir, 1, epochs, limit)[0] for _ in range(1 if smoke else 3)]
+        together = [max(timed_jobs(mnist_dir, 2, epochs, limit)) for _ in range(1 if smoke else 3)]
+        return {"alone": statistics.median(alone), "together": statistics.median(together)}
+
+    result = benchmark.pedantic(measure, rounds=1, iterations=1)
+    ratio = result["together"] / result["alone"]
+    benchmark.extra_info.update(kind="two_jobs", epochs=epochs, images=limit, ratio=ratio, **result)
+    if not smoke:
+        assert ratio <= 3.0
+
+
+def test_a_busy_python_thread(benchmark, smoke, mnist_dir):
+    (X, y), _, _ = mnist_loader.load_data(mnist_dir)
+    n, hidden = (500, 1000) if smoke else (5_000, 1000)
+    np.random.seed(0)
+    net = network.Network([784, hidden, 10])
+    data = (X[:n], y[:n])
+    list(net.train(data, 1, 10, 3.0))   # compile, convert
+
+    def epoch():
+        return next(net.train(data, 1, 10, 3.0)).seconds
+
+    def busy_epoch():
+        stop = threading.Event()
+
+        def spin():
+            count = 0
+            while not stop.is_set():
+                count += 1
+        spinner = threading.Thread(target=spin)
+        spinner.start()
+        try:
+            return epoch()
+        finally:
+            stop.set()
+            spinner.join()
+
+    def measure():
+        rounds = 1 if smoke else 3
+        alone, busy = [], []
+        for _ in range(rounds):
+            alone.append(epoch())
+            busy.append(busy_epoch())
+        return {"alone": statistics.median(alone), "busy": statistics.median(busy)}
+
+    result = benchmark.pedantic(measure, rounds=1, iterations=1)
+    ratio = result["busy"] / result["alone"]
+    benchmark.extra_info.update(kind="busy_thread", hidden=hidden, images=n, ratio=ratio,
+                                threads=network.numba.get_num_threads(), **result)
+    if not smoke:
+        assert ratio <= 2.0
