@@ -29,7 +29,7 @@ ROUNDS = 3
 #: Samples every implementation trains before timing, and how close they must end up
 #: (float32 sums of 784 terms round at 1e-5 of their size, and training amplifies it; a
 #: wrong implementation is off by whole units).
-CHECKED = 500
+CHECKED = 200
 AGREE = {"float64": 1e-9, "float32": 1e-2}
 
 

@@ -128,7 +128,8 @@ class Scratch(NamedTuple):
     A: np.ndarray          # (capacity, Hp): first-layer activations of a mini-batch
     P: np.ndarray          # (capacity, Hp): their deltas
     D: np.ndarray          # (capacity, Hp): the deltas scaled for the weights' step
-    partials: np.ndarray   # (2, groups, capacity * outputs): the output sums by group
+    partials: np.ndarray   # (2, groups, capacity * outputs, padded to a cache line): the output
+                           # sums by group, each group's on lines of its own (no false sharing)
     outputs: np.ndarray    # (threads, capacity * outputs): output activations, a copy each
     output_deltas: np.ndarray  # (threads, capacity * outputs)
     output_biases: np.ndarray  # (threads, outputs): each thread's copy of the output biases
@@ -153,7 +154,7 @@ def scratch(layout, capacity, dtype, threads, workspace):
     return Scratch(
         Hp=Hp, group=group, WT=zeros(n_in * Hp), scale=np.ones(1, dtype), b1=zeros(Hp),
         W2=zeros(outputs, Hp), A=zeros(capacity, Hp), P=zeros(capacity, Hp),
-        D=zeros(capacity, Hp), partials=zeros(2, groups, capacity * outputs),
+        D=zeros(capacity, Hp), partials=zeros(2, groups, padded_width(capacity * outputs, dtype)),
         outputs=own(capacity * outputs), output_deltas=own(capacity * outputs),
         output_biases=own(outputs),
         acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
@@ -433,24 +434,30 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
         _prefetch_samples(data, ahead, min(batch, n - ahead))
         if one_hidden:
             _output_share(ws, m, outputs, g_lo, g_hi, slot)
-            _sync.barrier(ws.state, team)
-            _output_layer(ws, data, start, m, outputs, step, decay, cost, v_lo, v_hi, slot, me)
         else:
             lo, hi = v_lo * L, min(H, v_hi * L)
             A = _block(ws.acts, ws.a_off[1], m, H)
             for i in range(m):
                 A[i, lo:hi] = ws.A[i, lo:hi]
-            _sync.barrier(ws.state, team)
+        if _sync.barrier(ws.state, team) < team:   # the cores are busy: thread 0 goes on alone
+            if me != 0:
+                return
+            team, g_lo, g_hi, v_lo, v_hi = np.int64(1), none, ws.partials.shape[1], none, vectors
+        if one_hidden:
+            _output_layer(ws, data, start, m, outputs, step, decay, cost, v_lo, v_hi, slot, me)
+        else:
             if me == 0:
                 _upper_layers(net, data, ws, start, m, step, decay, cost)
             _sync.barrier(ws.state, team)
+            lo, hi = v_lo * L, min(H, v_hi * L)
             P = _block(ws.deltas, ws.a_off[1], m, H)
             for i in range(m):
                 ws.P[i, lo:hi] = P[i, lo:hi]
         scale = _first_layer(ws, data, H, start, m, step, decay, scale, start + m,
                              min(batch, n - start - m), v_lo, v_hi)
         slot = 1 - slot
-    _sync.barrier(ws.state, team)   # every thread has read the shared scale and biases
+    if _sync.barrier(ws.state, team) < team and me != 0:   # all have read scale, biases
+        return
     if me == 0:
         ws.scale[0] = scale
         if one_hidden:

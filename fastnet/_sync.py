@@ -1,12 +1,18 @@
-"""Synchronisation between the threads of one parallel region: atomics and a barrier that
-yields its core when a wait runs long.
+"""Synchronisation between the threads of one parallel region: atomics, and a barrier
+that yields its core when a wait runs long and gives up the team when waits keep doing so.
 
 A training epoch runs as ONE parallel region in which the threads meet once per
 mini-batch at ``barrier``. OpenMP's own barriers spin for a long time before they sleep,
 so when other work shares the cores (a second job, a busy Python thread) a waiting
 thread burns the time slice its partner needs, and each meeting can cost a whole slice
 (~milliseconds). This barrier spins briefly with ``pause``, then calls ``sched_yield``
-between checks, handing the core to whoever is runnable.
+between checks, handing the core to whoever is runnable. That is not enough when the
+cores stay oversubscribed: a thread is off its core for a slice at a time, and every
+meeting waits for it. So a waiter that waited longer than ``LONG_WAIT`` counts it, and
+after ``LONG_WAITS`` such waits in a region the barrier answers "alone": the first
+thread carries on with the whole work, the others leave. Where every team size computes
+the same numbers (as the kernels here do), this changes the speed, never the result; the
+next region starts with the full team again.
 
 ``rendezvous`` starts a region safely whatever the threading layer does: if a thread of
 the team has not started within ``START_TIMEOUT`` seconds (a layer may run the region's
@@ -15,9 +21,11 @@ closed with the threads that have arrived and the latecomers leave. The work spl
 that every team size gives the same numbers, so a smaller team computes exactly what the
 full one would.
 
-``state`` is an int64 array of ``STATE_SIZE`` zeros for each region (zero it before
-every region): arrivals, the team that works, the barrier's count and its generation,
-each on a cache line of its own.
+``state`` is an int64 array of ``STATE_SIZE`` zeros, made ready for each region by
+``start_region``: arrivals, the team that works, the barrier's count and its generation,
+the long waits counted and whether to go on alone, each on a cache line of its own. The
+last two outlive a region, so that the regions of one task (an epoch trained in slices)
+share what they learnt about the cores; zero the whole array to forget it.
 """
 import platform
 import time
@@ -32,9 +40,13 @@ from numba.extending import intrinsic
 SPINS = 4000
 #: Seconds the first thread waits for the rest of the team before working alone.
 START_TIMEOUT = 0.05
+#: A wait at a barrier this long (nanoseconds) means a partner was off its core.
+LONG_WAIT = 250_000
+#: After this many long waits in a region, the first thread goes on alone.
+LONG_WAITS = 4
 #: Slots of the state array: 8 int64 (a cache line) apart.
-ARRIVED, GO, COUNT, GENERATION = 0, 8, 16, 24
-STATE_SIZE = 32
+ARRIVED, GO, COUNT, GENERATION, LONG, ALONE = 0, 8, 16, 24, 32, 40
+STATE_SIZE = 48
 #: What ``ARRIVED`` holds once the first thread has claimed the region for itself.
 CLAIMED = -(1 << 40)
 
@@ -107,6 +119,12 @@ def _yield(typingctx):
     return types.void(), codegen
 
 
+def start_region(state):
+    """Ready ``state`` for a new region: arrivals, team and barrier anew; what the barrier
+    learnt about busy cores (``LONG``, ``ALONE``) kept."""
+    state[:LONG] = 0
+
+
 @njit(cache=True)
 def wait_a_little(spins):
     """One step of a wait that has lasted ``spins`` steps: pause, later yield the core."""
@@ -118,18 +136,25 @@ def wait_a_little(spins):
 
 @njit(cache=True)
 def barrier(state, team):
-    """Wait until all ``team`` threads have called it (once each, every time)."""
+    """Wait until all ``team`` threads have called it (once each, every time). Returns the
+    team to go on with: ``team``, or 1 once waits have run long too often (then only the
+    thread of index 0 goes on; every thread sees the same answer)."""
     if team == 1:
-        return
+        return team
     generation = atomic_load(state, GENERATION)
     if atomic_add(state, COUNT, np.int64(1)) == team - 1:
         atomic_store(state, COUNT, np.int64(0))
+        if atomic_load(state, LONG) >= LONG_WAITS:
+            atomic_store(state, ALONE, np.int64(1))
         atomic_add(state, GENERATION, np.int64(1))
-        return
-    spins = 0
-    while atomic_load(state, GENERATION) == generation:
-        wait_a_little(spins)
-        spins += 1
+    else:
+        started, spins = _clock_ns(), 0
+        while atomic_load(state, GENERATION) == generation:
+            wait_a_little(spins)
+            spins += 1
+        if _clock_ns() - started > LONG_WAIT:
+            atomic_add(state, LONG, np.int64(1))
+    return np.int64(1) if atomic_load(state, ALONE) else team
 
 
 @intrinsic
@@ -158,6 +183,8 @@ def rendezvous(state, team):
     if team == 1:
         return team, 0
     index = atomic_add(state, ARRIVED, np.int64(1))
+    if atomic_load(state, ALONE):   # an earlier region of the task found the cores busy
+        return (np.int64(1), index) if index == 0 else (np.int64(0), np.int64(0))
     if index < 0:
         return 0, 0
     if index == 0:

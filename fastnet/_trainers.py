@@ -14,7 +14,7 @@ import contextlib
 import numba
 import numpy as np
 
-from fastnet import _kernels, _overrides, _sparse
+from fastnet import _kernels, _overrides, _sparse, _sync
 from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
@@ -151,19 +151,26 @@ class SparseTrainer:
 
     @contextlib.contextmanager
     def epoch(self):
-        """Mirror the network in, and always back out, also on an interrupt."""
+        """Mirror the network in, and always back out, also on an interrupt. Every epoch
+        starts with the full team of threads (``_sync``: busy cores make it go on alone)."""
         _sparse.mirror(self.network, self.scratch)
+        self.scratch.state[:] = 0
         try:
             yield
         finally:
             _sparse.unmirror(self.network, self.scratch)
 
     def run(self, order, eta):
-        self.scratch.state[:] = 0
-        with _numba_threads(self.threads):
+        """Train the samples ``order``: the epoch, or a slice of it. Once a slice found the
+        cores busy, the rest of the epoch runs on one thread: starting a team of threads
+        on busy cores costs a time slice per region."""
+        state = self.scratch.state
+        threads = 1 if state[_sync.ALONE] else self.threads
+        _sync.start_region(state)
+        with _numba_threads(threads):
             _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,
                                 self.batch, self.net.dtype.type(eta), self.decay,
-                                self.net.cost.code, self.threads)
+                                self.net.cost.code, threads)
 
 
 class NumpyTrainer:

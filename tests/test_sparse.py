@@ -183,3 +183,30 @@ def test_sparse_evaluation_gives_the_dense_outputs(sizes, pattern):
     sparse.threads = 1
     np.testing.assert_array_equal(sparse.outputs(X), network.Network.from_parameters(
         sizes, sparse.parameters, sparse=True, threads=2).outputs(X))
+
+
+@pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
+@pytest.mark.parametrize("found", ["long waits", "alone"])
+def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, sizes, found):
+    """Busy cores (``_sync``: waits at the barrier ran long) make thread 0 finish the epoch
+    alone, from the next meeting ("long waits") or from the region's start ("alone")."""
+    from fastnet import _sync
+    slot = {"long waits": _sync.LONG, "alone": _sync.ALONE}[found]
+    value = {"long waits": _sync.LONG_WAITS, "alone": 1}[found]
+    regions = []
+
+    def busy_from_the_start(state):
+        state[:_sync.LONG] = 0
+        state[slot] = value
+        regions.append(state)
+
+    rng = np.random.default_rng(3)
+    X = inputs("mixed rows", 57, sizes[0], rng)
+    y = rng.integers(0, sizes[-1], 57)
+    alone = seeded(network.Network, sizes, 2, threads=1, sparse=True)
+    list(alone.train((X, y), 2, 10, 0.5, lmbda=0.5))
+    monkeypatch.setattr(_sync, "start_region", busy_from_the_start)
+    team = seeded(network.Network, sizes, 2, threads=2, sparse=True)
+    list(team.train((X, y), 2, 10, 0.5, lmbda=0.5))
+    assert regions and all(state[_sync.ALONE] == 1 for state in regions)   # it went alone
+    assert max_difference(team, alone) == 0
