@@ -82,7 +82,7 @@ def main(path):
                   f"{info['together']:.2f} s each at most: {verdict(info['ratio'], 3, most=True)}")
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
-                  f"{info['threads']} kernel threads) with a busy Python thread in the process: "
+                  f"{info['threads']} kernel thread{'s' if info['threads'] != 1 else ''}) with a busy Python thread in the process: "
                   f"{info['busy']:.3f} s against {info['alone']:.3f} s alone: "
                   f"{verdict(info['ratio'], 2, most=True)}")
 

