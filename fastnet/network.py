@@ -102,7 +102,8 @@ class Network:
     divides the weights by ``sqrt(x)`` (chapter 3). ``cost`` is ``"quadratic"`` (the
     chapter's) or ``"cross-entropy"`` (see ``fastnet.costs``). ``dtype`` may be
     ``np.float32`` for speed (the draws are made in float64 and rounded). ``threads``
-    caps the threads the kernels use (default: Numba's, ``numba.get_num_threads()``);
+    caps the threads the kernels use (default: automatic, Numba's
+    ``numba.get_num_threads()`` where the work is large enough to share, else one);
     results do not depend on it. ``rng``, a ``np.random.RandomState``, draws the
     parameters instead of ``np.random`` (``RandomState(s)`` draws what ``np.random.seed(s)``
     would). ``sparse``: train the first layer on the non-zero inputs only (True), on all
