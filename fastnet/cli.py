@@ -28,6 +28,7 @@ import numpy as np
 
 import fastnet
 from fastnet import _data, arguments, costs, experiments, inits, paths, sweep, training
+from fastnet.errors import FastnetFileError
 
 DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
@@ -85,8 +86,8 @@ def _add_train(commands):
                     "--resume, the run continues with the checkpoint's settings; an option "
                     "that contradicts them is an error (--epochs may grow, --threads change). "
                     f"Ctrl-C, SIGTERM and SIGHUP save the last finished epoch to --checkpoint "
-                    f"(else {training.INTERRUPT_CHECKPOINT}) and exit with 128 + the signal's "
-                    f"number ({INTERRUPTED} for Ctrl-C).")
+                    f"(else {training.INTERRUPT_CHECKPOINT} here, or -2, -3, ... if taken) and "
+                    f"exit with 128 + the signal's number ({INTERRUPTED} for Ctrl-C).")
     # Defaults are None here: an option given with --resume must agree with the checkpoint,
     # one not given takes the checkpoint's value (else training.Settings' default).
     train.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
@@ -311,7 +312,13 @@ def run_train(args):
         _print_best(run)
         return 0
     save_to = args.checkpoint or args.resume
-    if args.checkpoint is None and args.resume is not None:
+    if save_to is None:   # an interrupt saves into the current folder: it must take a file
+        try:
+            paths.writable_folder(".")
+        except FastnetFileError as error:
+            raise FastnetFileError(f"{error}; an interrupted run saves its state there: give "
+                                   f"--checkpoint PATH in a folder you can write") from None
+    elif args.checkpoint is None:
         paths.writable_file(args.resume)
     elif args.checkpoint is not None and not args.force:
         training.check_overwrite(args.checkpoint, run)
@@ -427,8 +434,6 @@ def _image_network(args):
 def _each_image(args, read, show):
     """``show(path, read(path))`` for each of ``args.images``; an image that cannot be read
     gets its one-line error and the others are still read. Exit code 2 if any failed."""
-    from fastnet.errors import FastnetFileError
-
     failed = False
     for path in args.images:
         try:

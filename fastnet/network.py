@@ -321,6 +321,8 @@ class Network:
         generator = random if rng is None else rng
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
+            if not np.isfinite(self._params).all():
+                raise ValueError(f"{self._NOT_FINITE}; training on them cannot recover")
             trainer = _trainers.choose(self, X, T, batch, decay, self._replaced())
             tested = None if test is None else _trainers.outputs(self, test[0])
             for j in range(first_epoch, first_epoch + epochs):
@@ -461,11 +463,13 @@ class Network:
             raise self._overflowed(name, X, out)
         return out
 
+    _NOT_FINITE = ("the network's weights or biases hold NaN or inf (written into weights[l] "
+                   "or biases[l]?)")
+
     def _overflowed(self, name, X, out):
         """The error for outputs that are NaN: which input overflowed, or which parameter is bad."""
         if not np.isfinite(self._params).all():
-            return ValueError("the network's weights or biases hold NaN or inf (written into "
-                              "weights[l] or biases[l]?); its outputs are meaningless")
+            return ValueError(f"{self._NOT_FINITE}; its outputs are meaningless")
         bad = int(np.argwhere(~np.isfinite(out))[0, 0])
         return ValueError(
             f"{name}: the outputs for sample {bad} are NaN: its weighted sums overflow "

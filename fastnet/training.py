@@ -12,13 +12,15 @@ chapter's program, without touching the global streams.
 - ``train(run, training, test, checkpoint=..., log=...)``: the command's loop. After every
   epoch the checkpoint and the log line are written together: a signal arriving meanwhile
   waits until both are. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop training and save the
-  last finished epoch (to ``INTERRUPT_CHECKPOINT`` without a checkpoint path).
+  last finished epoch (without a checkpoint path, to ``INTERRUPT_CHECKPOINT`` in the current
+  folder, or the first of ``fastnet-checkpoint-2.npz``, ``-3``, ... not taken).
 
 A checkpoint carries its run: the settings not already in the model arrays and the
 per-epoch ``(correct, total)`` history, as JSON text (``persist.TRAINING_KEY``), so a resume
 continues with the run's own settings and reports the best epoch of all.
 """
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -158,7 +160,8 @@ def run_seeded(settings, training, test, progress=None):
 
 def check_overwrite(path, run):
     """A ValueError unless ``run``'s checkpoints may be saved to ``path``: nothing is
-    there, or it is the checkpoint ``run`` resumed, or a checkpoint of the same network."""
+    there, or it is the checkpoint ``run`` resumed, or a checkpoint of this very run
+    (every setting but ``epochs`` the same, seeded), which the new run retraces exactly."""
     if not os.path.lexists(path) or (run.source is not None and os.path.exists(path)
                                      and os.path.samefile(path, run.source)):
         return
@@ -167,12 +170,27 @@ def check_overwrite(path, run):
         there = Run.resume(path)
     except (ValueError, OSError):
         raise ValueError(f"--checkpoint {path} exists and is not a fastnet checkpoint; {advice}") from None
-    for name in NETWORK:
+    compared = [name for name in Settings._fields if name not in ("epochs", "threads")]
+    for name in NETWORK + tuple(name for name in compared if name not in NETWORK):
         theirs, mine = getattr(there.settings, name), getattr(run.settings, name)
         if theirs != mine:
-            raise ValueError(f"--checkpoint {path} holds a checkpoint of another network "
+            kind = "network" if name in NETWORK else "run"
+            raise ValueError(f"--checkpoint {path} holds a checkpoint of another {kind} "
                              f"({_option(name, theirs)}, not {_shown(name, mine)}); continue it "
                              f"with --resume {path}, {advice}")
+    if run.settings.seed is None:
+        raise ValueError(f"--checkpoint {path} holds a checkpoint of an unseeded run, which a "
+                         f"new run cannot retrace; continue it with --resume {path}, {advice}")
+
+
+def interrupt_checkpoint():
+    """Where a run without a checkpoint path saves when interrupted: ``INTERRUPT_CHECKPOINT``
+    in the current folder, or ``fastnet-checkpoint-2.npz``, ``-3``, ... if it is taken (an
+    earlier run's state is never overwritten)."""
+    stem, suffix = os.path.splitext(INTERRUPT_CHECKPOINT)
+    numbered = (f"{stem}-{k}{suffix}" for k in itertools.count(2))
+    names = itertools.chain([INTERRUPT_CHECKPOINT], numbered)
+    return next(name for name in names if not os.path.lexists(name))
 
 
 # -- the command's loop: checkpoints, log, progress, signals ---------------------------------
@@ -198,7 +216,7 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
     signal may stop it. ``progress`` goes to ``Network.train``.
 
     Returns None once every epoch is done; when SIGINT, SIGTERM or SIGHUP stops it, saves the
-    last finished epoch to ``checkpoint`` (else ``INTERRUPT_CHECKPOINT``) and returns an
+    last finished epoch to ``checkpoint`` (else ``interrupt_checkpoint()``) and returns an
     ``Interruption``. Signals are caught in the main thread only.
     """
     signals = _Signals()
@@ -219,7 +237,7 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
                         report(result)
         except KeyboardInterrupt as stop:
             signals.hold()  # a second signal must not cut this save short
-            path = checkpoint or INTERRUPT_CHECKPOINT
+            path = checkpoint or interrupt_checkpoint()
             persist.write(path, saved)
             return Interruption(getattr(stop, "signum", signal.SIGINT), str(path), int(saved["epoch"]))
     return None

@@ -74,6 +74,16 @@ def test_ctrl_c_mid_epoch_saves_the_last_finished_epoch_and_resumes_exactly(run,
     np.testing.assert_array_equal(params(tmp_path / "fastnet-checkpoint.npz"), params(tmp_path / "all.npz"))
 
 
+def test_an_interrupt_never_overwrites_an_earlier_runs_default_checkpoint(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fastnet-checkpoint.npz").write_bytes(b"an earlier run's state")
+    interrupt_in_call(monkeypatch, 2)
+    code, _, err = run("train", *SMALL, "--seed", "5", "--epochs", "3")
+    assert code == 130 and "to fastnet-checkpoint-2.npz; continue with --resume fastnet-checkpoint-2.npz" in err
+    assert (tmp_path / "fastnet-checkpoint.npz").read_bytes() == b"an earlier run's state"
+    assert fastnet.load(tmp_path / "fastnet-checkpoint-2.npz").sizes == (784, 10, 10)
+
+
 def test_ctrl_c_in_the_first_epoch_saves_the_starting_point(run, tmp_path, monkeypatch):
     interrupt_in_call(monkeypatch, 2)
     code, _, err = run("train", *SMALL, "--seed", "5", "--epochs", "3", "--checkpoint", str(tmp_path / "ck.npz"))

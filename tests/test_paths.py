@@ -94,3 +94,12 @@ def test_a_folder_to_be_made_is_checked_and_not_made(tmp_path):
 def test_a_writable_file_path_is_returned_and_nothing_is_left_behind(tmp_path):
     assert paths.writable_file(tmp_path / "ck.npz") == tmp_path / "ck.npz"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_a_checkpoint_path_the_current_folder_must_take_an_interrupts_save(
+        run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with read_only(tmp_path):
+        code, out, err = run("train", *SMALL, "--epochs", "1")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "cannot write in ." in err and "give --checkpoint PATH in a folder you can write" in err

@@ -151,8 +151,16 @@ def test_a_new_run_does_not_overwrite_a_checkpoint_of_another_network(run, tmp_p
                    f"choose another path, or give --force to overwrite it\n")
     code, _, _ = run("train", *other, "--force")
     assert code == 0 and fastnet.load(checkpoint).sizes == (784, 20, 10)
-    code, _, _ = run("train", *other, "--seed", "1")   # the same network: a new run may start over
-    assert code == 0
+    before = checkpoint.read_bytes()
+    for again in (["--seed", "1"], []):   # the same network: another run, the same unseeded one
+        code, _, err = run("train", *other, *again)
+        assert code == 2 and checkpoint.read_bytes() == before and "--force" in err
+    assert "holds a checkpoint of an unseeded run, which a new run cannot retrace" in err
+    code, _, err = run("train", *other, "--seed", "1", "--force")
+    code, _, err = run("train", *other, "--seed", "2")
+    assert code == 2 and "holds a checkpoint of another run (--seed 1, not 2)" in err
+    code, _, _ = run("train", *other, "--seed", "1", "--epochs", "2")   # this very run: retraced
+    assert code == 0 and fastnet.load(checkpoint).sizes == (784, 20, 10)
 
 
 @pytest.mark.parametrize("kind", ["notes", "model"])

@@ -276,6 +276,15 @@ def test_non_finite_parameters_are_refused_on_assignment(assign):
     np.testing.assert_array_equal(net.parameters, before)
 
 
+def test_nan_written_into_a_view_is_named_by_evaluation_and_training_not_blamed_on_eta():
+    net = network.Network([4, 3, 2])
+    net.weights[0][1, 2] = np.nan   # a view: numpy's write cannot be intercepted
+    with pytest.raises(ValueError, match=r"weights or biases hold NaN or inf .* meaningless"):
+        net.feedforward(np.ones(4))
+    with pytest.raises(ValueError, match=r"weights or biases hold NaN or inf .* cannot recover"):
+        list(net.train((np.ones((5, 4)), np.zeros(5, int)), 1, 2, 1.0))
+
+
 def test_slices_of_weights_and_biases_can_be_assigned():
     net = network.Network([4, 3, 2])
     net.weights[0:1] = [np.ones((3, 4))]
