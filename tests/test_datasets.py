@@ -184,7 +184,7 @@ def test_find_without_download_says_where_to_put_the_files_and_how_to_name_them(
 def test_offline_creates_only_the_default_folder_and_says_where_to_put_the_files(tmp_path, monkeypatch):
     calls = []
 
-    def offline(url, timeout):
+    def offline(url, timeout, deadline):
         calls.append((url, timeout))
         raise URLError("no network")
     monkeypatch.setattr(downloads, "urlopen", offline)
@@ -315,6 +315,36 @@ def test_a_dripping_download_gives_up_at_the_deadline_and_leaves_no_part_file(tm
     with pytest.raises(FastnetFileError) as caught:
         find(replace(TINY, mirrors=(drip,)), tmp_path)
     assert f"{drip}{NAMES[0]}: not complete after 0.3 s, the deadline for one file" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_trickling_its_headers_is_given_up_at_the_deadline_too(tmp_path, monkeypatch):
+    # Every header byte comes within the per-read timeout, so only the deadline can end it.
+    stopping = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n")
+            try:
+                while not stopping.wait(0.02):
+                    self.wfile.write(b"X")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+    server, url = serve(Trickle)
+    monkeypatch.setattr(downloads, "DEADLINE", 0.3)
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(
+        pytest.raises(FastnetFileError, find, replace(TINY, mirrors=(url,)), tmp_path)))
+    worker.start()
+    worker.join(60)   # without the deadline, it would trickle on for ever
+    stopping.set()
+    stop(server)
+    assert not worker.is_alive()
+    assert f"{url}{NAMES[0]}: not complete after 0.3 s, the deadline for one file" in str(outcome[0].value)
     assert list(tmp_path.iterdir()) == []
 
 
