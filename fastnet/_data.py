@@ -6,6 +6,7 @@ Accepted: a sequence of ``(x, y)`` samples (``x`` shaped ``(inputs, 1)`` or ``(i
 Every check is vectorised; nothing here runs per mini-batch.
 """
 import math
+import os
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -76,6 +77,26 @@ def check_sizes(sizes):
     if len(sizes) < 2:
         raise ValueError(f"sizes must name at least 2 layers (inputs and outputs), got {sizes!r}")
     return tuple(check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
+
+
+def check_memory(sizes, dtype):
+    """Refuse layer sizes whose parameters alone would not fit in this machine's memory
+    (before anything is allocated, and before the count overflows a 64-bit integer)."""
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    needed = count * np.dtype(dtype).itemsize
+    memory = _physical_memory()
+    if memory is not None and needed > memory:
+        raise ValueError(f"sizes {sizes}: {count:,} parameters need {needed / 2**30:,.1f} GiB as "
+                         f"{np.dtype(dtype).name}, more than this machine's "
+                         f"{memory / 2**30:,.1f} GiB of memory")
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def check_dtype(dtype):
@@ -219,13 +240,18 @@ def inputs(name, X, dtype):
     """``X`` as a C-contiguous float array the kernels can read: float32 inputs stay float32
     (exact in a float64 network); anything else becomes the network's ``dtype``.
 
-    uint8 inputs holding values above 1 are image bytes (0..255): they are scaled to [0, 1]
-    as MNIST's loader does, with a warning. Values too large for ``dtype`` are an error.
+    Integer inputs holding values above 1 are image bytes (0..255): they are scaled to
+    [0, 1] as MNIST's loader does, with a warning; other integers beyond 1 are an error.
+    Values too large for ``dtype`` are an error.
     """
-    if X.dtype == np.uint8 and X.size and X.max() > 1:
-        warnings.warn(f"{name} are bytes 0..255 (uint8); fastnet divided them by 255 to get "
-                      f"pixels in [0, 1], as MNIST's loader does. Pass floats to silence this.",
-                      UserWarning, stacklevel=4)
+    if X.dtype.kind in "iu" and X.size and X.max() > 1:
+        low, high = X.min(), X.max()
+        if low < 0 or high > 255:
+            raise ValueError(f"{name} are integers from {low} to {high} ({X.dtype}); fastnet "
+                             f"expects pixels in [0, 1] (or image bytes 0..255): scale them")
+        warnings.warn(f"{name} are bytes 0..255 ({X.dtype}); fastnet divided them by 255 to "
+                      f"get pixels in [0, 1], as MNIST's loader does. Pass floats to silence "
+                      f"this.", UserWarning, stacklevel=4)
         X = X.astype(np.float32)
         X /= np.float32(255)
     elif X.dtype != np.float32:

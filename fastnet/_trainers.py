@@ -45,6 +45,12 @@ def _sparse_counts(net, X):
     (forced, or by density), else None."""
     if net.sparse is False:
         return None
+    if net.sizes[0] * _sparse.padded_width(net.sizes[1], net.dtype) >= 2**31:
+        if net.sparse:
+            raise ValueError(f"sparse=True: the sparse path addresses the first layer's weights "
+                             f"with 32-bit offsets, fewer than 2**31 of them; sizes "
+                             f"{net.sizes[:2]} have too many (sparse=None or False trains it densely)")
+        return None
     counts = np.empty(X.shape[0], dtype=np.int64)
     _sparse.count_nonzeros(X, counts)
     return counts if net.sparse or counts.sum() <= SPARSE_DENSITY * X.size else None

@@ -134,6 +134,7 @@ class Network:
         if dtype is None:
             dtype = parameters.dtype if parameters.dtype in (np.float32, np.float64) else np.float64
         sizes = _data.check_sizes(sizes)
+        _data.check_memory(sizes, np.float32)
         expected = Layout(sizes).n_params
         if parameters.shape != (expected,):   # before allocating what sizes ask for
             raise ValueError(f"parameters must be {expected} values for sizes {sizes}, "
@@ -149,6 +150,7 @@ class Network:
         """Everything but the parameters' values."""
         self._sizes = _data.check_sizes(sizes)
         self._dtype = _data.check_dtype(dtype)
+        _data.check_memory(self._sizes, self._dtype)
         self.threads = threads
         self._cost = costs.get(cost)
         self._init = init

@@ -332,6 +332,29 @@ def test_image_bytes_are_scaled_to_pixels_with_a_warning():
     np.testing.assert_array_equal(as_bytes.parameters, as_pixels.parameters)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
+def test_integer_pixels_are_scaled_with_a_warning_wherever_they_go_in(dtype):
+    images = np.random.default_rng(1).integers(0, 256, (20, 4)).astype(dtype)
+    net = network.Network([4, 3, 2])
+    pixels = images.astype(np.float32) / np.float32(255)   # as MNIST's loader makes them
+    for call, as_pixels in [(net.feedforward, lambda: net.feedforward(pixels.T)),
+                            (net.predict, lambda: net.predict(pixels)),
+                            (net.outputs, lambda: net.outputs(pixels))]:
+        with pytest.warns(UserWarning, match=rf"are bytes 0..255 \({np.dtype(dtype).name}\)"):
+            got = call(images.T if call == net.feedforward else images)
+        np.testing.assert_array_equal(got, as_pixels())
+    with pytest.warns(UserWarning, match=r"test_data inputs are bytes 0..255"):
+        assert net.evaluate((images, np.arange(20) % 2)) == net.evaluate((pixels, np.arange(20) % 2))
+
+
+@pytest.mark.parametrize("values", [[0, 300], [-1, 5]])
+def test_integers_that_are_not_image_bytes_are_refused(values):
+    net = network.Network([2, 2])
+    with pytest.raises(ValueError, match=rf"are integers from {min(values)} to {max(values)} "
+                                         r"\(int64\); fastnet expects pixels in \[0, 1\]"):
+        net.predict(np.array([values], dtype=np.int64))
+
+
 def test_a_huge_mini_batch_on_few_samples_needs_scratch_for_the_samples_only():
     rng = np.random.default_rng(3)
     net = network.Network([784, 30, 10])
@@ -358,3 +381,25 @@ def test_order_must_be_a_list_shuffled_in_place():
     with pytest.raises(TypeError, match=r"order must be a list of the sample indices \(it is "
                                         r"shuffled in place\), got a tuple"):
         list(network.Network([4, 2]).train((X, y), 1, 4, 1.0, order=tuple(range(12))))
+
+
+@pytest.mark.parametrize("hidden", [10**10, 10**20])
+def test_sizes_too_large_for_memory_are_refused_before_allocating(hidden):
+    with pytest.raises(ValueError, match=rf"sizes \(784, {hidden}, 10\): .* parameters need .* GiB "
+                                         r"as float64, more than this machine's .* GiB of memory"):
+        network.Network([784, hidden, 10])
+    with pytest.raises(ValueError, match=r"more than this machine's"):
+        network.Network.from_parameters([784, hidden, 10], np.zeros(3))
+
+
+def test_a_first_layer_beyond_32_bit_offsets_trains_densely_unless_sparse_is_forced():
+    from fastnet import _trainers
+    net = network.Network.__new__(network.Network)   # sizes only: no memory for the weights
+    net._sizes, net._dtype, net.sparse = (2**20, 2**11, 10), np.dtype(np.float32), None
+    X = np.zeros((1, 2**20), dtype=np.float32)
+    assert _trainers._sparse_counts(net, X) is None
+    net.sparse = True
+    with pytest.raises(ValueError, match=r"sparse=True: .* 32-bit offsets"):
+        _trainers._sparse_counts(net, X)
+    net._sizes = (2**20, 2**11 - 16, 10)   # just under 2**31 weights
+    assert _trainers._sparse_counts(net, X) is not None
