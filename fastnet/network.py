@@ -134,7 +134,7 @@ class Network:
         if dtype is None:
             dtype = parameters.dtype if parameters.dtype in (np.float32, np.float64) else np.float64
         sizes = _data.check_sizes(sizes)
-        _data.check_memory(sizes, np.float32)
+        _data.check_memory(sizes, _data.check_dtype(dtype))
         expected = Layout(sizes).n_params
         if parameters.shape != (expected,):   # before allocating what sizes ask for
             raise ValueError(f"parameters must be {expected} values for sizes {sizes}, "

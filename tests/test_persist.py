@@ -96,7 +96,8 @@ BAD_FILES = {
     "zero size": (dict(sizes=np.array([6, 0, 3])), r"sizes\[1\] must be an integer >= 1, got 0"),
     "one layer": (dict(sizes=np.array([6])), r"sizes must name at least 2 layers"),
     "float sizes": (dict(sizes=np.array([6.0, 3.0])), r"sizes must be a list of integers"),
-    "huge sizes": (dict(sizes=np.array([10**9, 10**9])), r"parameters must be 1000000001000000000 values"),
+    "huge sizes": (dict(sizes=np.array([10**9, 10**9])), r"sizes \(1000000000, 1000000000\): 1,000,000,001,000,000,000 "
+                                                 r"parameters need [\d,.]+ GiB as float64, more than this machine's"),
     "int dtype": (dict(dtype=np.str_("int8")), r"dtype must be 'float32' or 'float64', got array\('int8'"),
 }
 
