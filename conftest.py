@@ -1,6 +1,11 @@
-"""Fixtures shared by tests/ and bench/: where the real MNIST files are."""
+"""Fixtures shared by tests/ and bench/: where the real MNIST files are. First, before
+NumPy loads OpenBLAS, the pins some machines set to older kernels are dropped: the
+benchmarks' peers get the machine's best (bench/conftest.py reports what runs)."""
 import os
 from pathlib import Path
+
+for _pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(_pin, None)
 
 import pytest
 

@@ -2,8 +2,8 @@
 FLOPs an epoch needs, the GEMM peak, and which kernel OpenBLAS runs.
 
 Peers get their best: OpenBLAS pinned to older kernels (``OPENBLAS_CORETYPE``,
-``OPENBLAS_L2_SIZE``, as some machines set) is not the machine's best, so the benchmark
-command (README) unsets both, and the suite records what OpenBLAS runs
+``OPENBLAS_L2_SIZE``, as some machines set) is not the machine's best, so the root
+conftest.py drops both before NumPy loads, and the suite records what OpenBLAS runs
 (``threadpoolctl``) for the report. With ``--benchmark-disable`` (the CI smoke pass)
 every benchmark runs its code paths on a handful of images and checks what can be
 checked (the implementations agree); with ``--benchmark-enable`` it times.

@@ -1,7 +1,6 @@
 """Markdown tables from a pytest-benchmark JSON file of the ``bench/`` suite.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        python -m pytest bench --benchmark-enable --benchmark-json=bench.json
+    python -m pytest bench --benchmark-enable --benchmark-json=bench.json
     python -m bench.report bench.json
 """
 import json
