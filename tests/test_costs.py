@@ -11,16 +11,7 @@ import fastnet.network as network
 from fastnet import costs, inits, persist
 
 import naive
-
-
-def seeded(cls, sizes, seed, **kwargs):
-    np.random.seed(seed)
-    random.seed(seed)
-    return cls(sizes, **kwargs)
-
-
-def chapter_lists(X, labels, n_outputs):
-    return [(x.reshape(-1, 1), np.eye(n_outputs)[[label]].T) for x, label in zip(X, labels)]
+from twins import chapter_lists, seeded
 
 
 def max_difference(a, b):

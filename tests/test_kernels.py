@@ -1,5 +1,4 @@
 """The tiled kernels against the reference over awkward shapes, batch sizes and threads."""
-import random
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import fastnet.network as network
 from fastnet import _kernels
 
 import naive
+from twins import seeded
 
 SHAPES = [
     [1, 1],                 # one unit everywhere
@@ -17,12 +17,6 @@ SHAPES = [
     [2, 1, 1, 1, 3],
     [_kernels.COLUMN_BLOCK + 9, 6, 3],   # rows wider than one column block
 ]
-
-
-def seeded(cls, sizes, seed, **kwargs):
-    np.random.seed(seed)
-    random.seed(seed)
-    return cls(sizes, **kwargs)
 
 
 def problem(sizes, n, seed):

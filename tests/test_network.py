@@ -1,5 +1,4 @@
 """fastnet.network against the reference (tests/naive.py): same numbers, same lines."""
-import random
 
 import numpy as np
 import pytest
@@ -10,21 +9,7 @@ import fastnet.network as network
 from fastnet.mnist_loader import load_data
 
 import naive
-
-
-def seeded(cls, sizes, seed=0, **kwargs):
-    np.random.seed(seed)
-    random.seed(seed)
-    return cls(sizes, **kwargs)
-
-
-def chapter_lists(X, y, n_outputs=10, one_hot=True):
-    """The chapter's list format: column inputs, one-hot columns (training) or labels."""
-    def target(label):
-        column = np.zeros((n_outputs, 1))
-        column[label] = 1.0
-        return column
-    return [(x.reshape(-1, 1), target(label) if one_hot else int(label)) for x, label in zip(X, y)]
+from twins import chapter_lists, seeded
 
 
 def max_difference(a, b):
