@@ -1,5 +1,6 @@
 """The ``fastnet`` command: checkpoints and exact resume, Ctrl-C, progress, logs, evaluate,
 predict, and one-line errors for bad arguments."""
+import gzip
 import io
 import importlib.util
 import json
@@ -14,7 +15,9 @@ import pytest
 import fastnet
 import fastnet.network as network
 from commands import SMALL, epoch_lines
+from datafiles import idx_bytes, npy_bytes, write, zip_bytes
 from fastnet import cli, persist
+from fastnet.datasets import MNIST
 
 
 def params(path):
@@ -257,6 +260,39 @@ def test_a_decompression_bomb_is_one_line_error(run, model, tmp_path, side):
         assert code == 2 and out == ""
         assert err.startswith(f"fastnet: error: {tmp_path / 'bomb.png'}: refused: it declares more than ")
         assert err.count("\n") == 1 and "Traceback" not in err
+
+
+HOSTILE_MODELS = {  # issue 12, item 6, through the command: each member is the same trap
+    "claims 10^11 floats": (dict(), npy_bytes("<f8", (10**11,), bytes(800)), "promises 800000000000 bytes"),
+    "sizes overflow int64": (dict(), npy_bytes("<f8", (10**20, 1)), "promises 800000000000000000000 bytes"),
+    "compression method 98": (dict(method=98), npy_bytes("<f8", (3,), bytes(24)), "compression method 98"),
+    "encrypted": (dict(flag=0x1), npy_bytes("<f8", (3,), bytes(24)), "the member is encrypted"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_MODELS)
+def test_a_hostile_model_file_is_one_line_error(run, tmp_path, case):
+    options, member, message = HOSTILE_MODELS[case]
+    names = ["format_version", "sizes", "dtype", "params"]
+    path = write(tmp_path / "hostile.npz", zip_bytes({f"{name}.npy": member for name in names}, **options))
+    for command in ("evaluate", "predict"):
+        code, out, err = run(command, str(path), *(["x.png"] if command == "predict" else []))
+        assert (code, out) == (2, "")
+        assert err.startswith(f"fastnet: error: {path}: format_version.npy: ") and message in err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_hostile_mnist_folder_is_one_line_error(tmp_path, capsys):
+    """A small gzip whose IDX header claims ten times MNIST's images: refused from the header."""
+    claim = idx_bytes(np.zeros(0), dims=(600_000, 28, 28))
+    names = list(MNIST.files)
+    write(tmp_path / names[0], gzip.compress(claim + bytes(1_000_000), compresslevel=1))
+    for name in names[1:]:
+        write(tmp_path / name, b"")
+    assert cli.main(["train", "--sizes", "784,10,10", "--epochs", "1", "--data", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("fastnet: error: ") and "claims shape (600000, 28, 28), expected (60000, 28, 28)" in err
 
 
 def test_predict_without_pillow_says_how_to_get_it(run, model, tmp_path, monkeypatch):
