@@ -84,7 +84,8 @@ def open_gray(source, name=None):
     try:
         with Image.open(stream) as image:
             _check_size(name, image.size)
-            shrink = max(1.0, max(image.size) / WORKING_SIDE)
+            side = max(image.size)
+            shrink = max(1.0, side / WORKING_SIDE)
             image.draft(None, (int(image.width / shrink), int(image.height / shrink)))  # JPEG: small
             gray = _gray(_upright(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -98,7 +99,7 @@ def open_gray(source, name=None):
         raise
     except Exception as error:  # Pillow's decoders raise many types on broken files
         raise FastnetFileError(f"{name}: cannot read the image: {error}") from error
-    return _shrunk(Image, gray, shrink)
+    return _shrunk(Image, gray, side)
 
 
 def refuse_bombs_quietly():
@@ -133,13 +134,15 @@ def _gray(image):
     return np.asarray(image.convert("L"), dtype=np.float32) / 255
 
 
-def _shrunk(Image, gray, shrink):
-    """``(gray, scale)`` with ``gray`` area-averaged to at most ``WORKING_SIDE`` a side."""
+def _shrunk(Image, gray, side):
+    """``(gray, scale)``: ``gray`` (decoded as it is, a JPEG perhaps already reduced) area-averaged
+    to at most ``WORKING_SIDE`` a side, and ``scale`` from the image's own longest ``side``."""
     height, width = gray.shape
+    shrink = max(1.0, max(height, width) / WORKING_SIDE)
     size = (max(1, round(width / shrink)), max(1, round(height / shrink)))
     if size != (width, height):
         gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX))
-    return gray, max(height, width) / max(gray.shape)
+    return gray, side / max(gray.shape)
 
 
 # -- ink and paper ----------------------------------------------------------------------------

@@ -113,14 +113,15 @@ def test_a_photo_stored_sideways_is_turned_upright(mnist):
     np.testing.assert_allclose(images.prepare(sideways), images.prepare(upright), atol=0.1)
 
 
-def test_a_large_photo_is_read_small_and_reports_its_scale(mnist):
+@pytest.mark.parametrize("format", ["PNG", "JPEG"])   # a JPEG is decoded already reduced
+def test_a_large_photo_is_read_small_and_reports_its_scale(mnist, format):
     _, _, (X, _) = mnist
     gray = people.redrawn_digit(X[0], np.random.default_rng(0))
-    large = np.kron(gray, np.ones((12, 12), dtype=np.uint8))
-    small, scale = images.open_gray(encoded(large))
+    large = np.kron(gray, np.ones((16, 16), dtype=np.uint8))
+    small, scale = images.open_gray(encoded(large, format))
     assert max(small.shape) == images.WORKING_SIDE
     assert scale == pytest.approx(max(large.shape) / images.WORKING_SIDE)
-    assert np.abs(images.prepare(encoded(large)) - images.prepare(encoded(gray))).mean() < 0.02
+    assert np.abs(images.prepare(encoded(large, format)) - images.prepare(encoded(gray, format))).mean() < 0.02
 
 
 # -- what is not a digit ----------------------------------------------------------------------
