@@ -116,8 +116,9 @@ def plot(records, path, threshold=None):
     groups = by_configuration(records)
     axes_shown = [axis for axis in PLOT_AXES if axis in _varying(groups, always=())] or ["eta"]
     seeds = sorted({len(group) for group in groups.values()})
+    counted = f"{seeds[0]}" if seeds[0] == seeds[-1] else f"{seeds[0]}-{seeds[-1]}"
     return draw_panels(path, axes_shown, lambda ax, axis: _plot_panel(ax, groups, axis, threshold),
-                       f"Test accuracy (best epoch) over {'-'.join(map(str, {seeds[0], seeds[-1]}))}"
+                       f"Test accuracy (best epoch) over {counted}"
                        " seeds:\nmedian (line), each seed (dots), range (band)")
 
 

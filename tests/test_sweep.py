@@ -381,6 +381,20 @@ def test_plot_is_a_png_with_matplotlib_and_skipped_without(tmp_path, monkeypatch
     assert not (tmp_path / "b.png").exists()
 
 
+def test_plot_title_counts_seeds_from_fewest_to_most(tmp_path, monkeypatch):
+    titles = []
+    monkeypatch.setattr(sweep_report, "draw_panels",
+                        lambda path, panels, draw, title, width=7: titles.append(title) or True)
+    three = [_record((784, 30, 10), 3.0, seed, [90]) for seed in range(3)]
+    ten = [_record((784, 30, 10), 0.5, seed, [80]) for seed in range(10)]
+    assert sweep_report.plot(three + ten, tmp_path / "a.png")
+    assert sweep_report.plot(ten, tmp_path / "b.png")
+    assert titles == ["Test accuracy (best epoch) over 3-10 seeds:\nmedian (line), each seed "
+                      "(dots), range (band)",
+                      "Test accuracy (best epoch) over 10 seeds:\nmedian (line), each seed "
+                      "(dots), range (band)"]
+
+
 def test_progress_lines_without_a_terminal(capsys):
     with sweep_report.Progress(2) as progress:
         progress(RECORDS[0])
