@@ -42,14 +42,23 @@ def count(name, minimum=1):
 
 
 def _seed_list(text):
-    """Seeds from text such as ``0-19``, ``0,1,2`` or ``0-4,10`` (ranges include both ends)."""
-    seeds = []
+    """Seeds from text such as ``0-19``, ``0,1,2`` or ``0-4,10`` (ranges include both ends).
+
+    A range is checked against the seeds' bounds before it is expanded (``0-99999999999``
+    is refused at once): its first seed out of bounds is reported as that seed alone would be."""
+    ranges = []
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if match is None or (match[2] is not None and int(match[2]) < int(match[1])):
             raise ValueError(f"seeds must be integers or ranges such as 0-19, 0,1,2 or 0-4,10; "
                              f"got {text!r}")
-        seeds += range(int(match[1]), int(match[2] or match[1]) + 1)
+        ranges.append(range(int(match[1]), int(match[2] or match[1]) + 1))
+    seeds = []
+    for each in ranges:
+        if each[-1] > _data.MAX_SEED:
+            first = max(each.start, _data.MAX_SEED + 1)
+            _data.check_seed(f"seeds[{len(seeds) + first - each.start}]", first)
+        seeds += each
     return seeds
 
 

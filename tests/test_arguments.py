@@ -48,3 +48,18 @@ def test_seeds_and_the_new_training_options_are_checked(run, tmp_path, argv, mes
     code, out, err = run(*argv, "--limit", "100", *(["--out", str(tmp_path)] if argv[0] == "experiments" else []))
     assert code == 2 and out == ""
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("seeds, message", [
+    ("0-99999999999", "seeds[4294967296] must be an integer from 0 to 2**32 - 1, got 4294967296"),
+    ("7,99999999999-99999999999999", "seeds[1] must be an integer from 0 to 2**32 - 1, "
+                                     "got 99999999999"),
+    ("0,4294967294-4294967297", "seeds[3] must be an integer from 0 to 2**32 - 1, got 4294967296"),
+])
+@pytest.mark.parametrize("command", ["experiments", "sweep"])
+def test_a_range_of_seeds_is_bounded_before_it_is_expanded(run, tmp_path, command, seeds, message):
+    argv = ["experiments", "chapter1", "--out", str(tmp_path)] if command == "experiments" else [
+        "sweep", "--out", str(tmp_path / "sweep.jsonl")]
+    code, out, err = run(*argv, "--seeds", seeds, "--limit", "100")
+    assert code == 2 and out == ""
+    assert f"argument --seeds: {message}" in err and err.count("\n") == 1
