@@ -70,9 +70,11 @@ def _percent(value):
 
 def _distinct_seeds(values):
     checked = [_data.check_seed(f"seeds[{i}]", value) for i, value in enumerate(values)]
-    repeated = next((seed for i, seed in enumerate(checked) if seed in checked[:i]), None)
-    if repeated is not None:
-        raise ValueError(f"seeds must differ, got {repeated} twice")
+    seen = set()
+    for seed in checked:
+        if seed in seen:
+            raise ValueError(f"seeds must differ, got {seed} twice")
+        seen.add(seed)
     return checked
 
 

@@ -10,6 +10,7 @@ gets 2,225 right, and ``svm`` 9,785 (9,434 with ``gamma="auto"``; the chapter's
 import numpy as np
 
 from fastnet import _data
+from fastnet.errors import install_hint
 
 DIGITS = 10
 
@@ -49,7 +50,7 @@ def svm(training, test, **svc_params):
         from sklearn.svm import SVC
     except ImportError as error:
         raise ImportError("the SVM baseline needs scikit-learn; install it with "
-                          "pip install 'fastnet-nndl[baselines]'") from error
+                          + install_hint("baselines")) from error
     X, y, X_test, y_test = _images_and_labels(training, test)
     classifier = SVC(**svc_params).fit(X, y)
     return int((classifier.predict(X_test) == y_test).sum())

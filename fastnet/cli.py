@@ -33,7 +33,6 @@ from fastnet.errors import FastnetFileError
 DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
 BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a command whose reader left
-PIXELS, DIGITS = 784, 10
 DEFAULT = training.Settings()
 
 
@@ -48,11 +47,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _commas(sizes):
+    """784,30,10 for (784, 30, 10): layer sizes as --sizes takes them."""
+    return ",".join(map(str, sizes))
+
+
+def _not_mnist(sizes):
+    """What keeps layer ``sizes`` from reading MNIST, or None if nothing does."""
+    from fastnet.datasets import MNIST
+
+    if sizes[0] != MNIST.inputs or sizes[-1] != MNIST.classes:
+        return f"MNIST needs {MNIST.inputs} inputs and {MNIST.classes} outputs"
+    return None
+
+
 def _mnist_sizes(layer_sizes):
     layer_sizes = _data.check_sizes(layer_sizes)
-    if layer_sizes[0] != PIXELS or layer_sizes[-1] != DIGITS:
-        raise ValueError(f"MNIST needs {PIXELS} inputs and {DIGITS} outputs, "
-                         f"as in 784,30,10; got {','.join(map(str, layer_sizes))}")
+    problem = _not_mnist(layer_sizes)
+    if problem is not None:
+        raise ValueError(f"{problem}, as in {_commas(DEFAULT.sizes)}; got {_commas(layer_sizes)}")
     return layer_sizes
 
 
@@ -91,7 +104,7 @@ def _add_train(commands):
     # Defaults are None here: an option given with --resume must agree with the checkpoint,
     # one not given takes the checkpoint's value (else training.Settings' default).
     train.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
-                       help=f"layer sizes (default {','.join(map(str, DEFAULT.sizes))})")
+                       help=f"layer sizes (default {_commas(DEFAULT.sizes)})")
     train.add_argument("--epochs", type=arguments.count("epochs"),
                        help=f"train until this many epochs are done, counting those of --resume "
                             f"(default {DEFAULT.epochs}, or the resumed run's)")
@@ -203,10 +216,10 @@ def _add_experiments(commands):
                         help="folder for runs.jsonl, table.md, epochs.csv, curves.png, eta.png "
                              "(default results/chapter1); runs already in its runs.jsonl are "
                              "not trained again")
-    parser.add_argument("--epochs", type=arguments.count("epochs"), default=30,
-                        help="epochs per run (default 30)")
-    parser.add_argument("--batch", type=arguments.count("batch"), default=10,
-                        help="mini-batch size (default 10)")
+    parser.add_argument("--epochs", type=arguments.count("epochs"), default=DEFAULT.epochs,
+                        help=f"epochs per run (default {DEFAULT.epochs})")
+    parser.add_argument("--batch", type=arguments.count("batch"), default=DEFAULT.batch,
+                        help=f"mini-batch size (default {DEFAULT.batch})")
     parser.add_argument("--seeds", type=arguments.seeds, default=list(range(10)),
                         help="seeds each run is trained with, as 0-9 or 0,1,2 (default 0-9)")
     parser.add_argument("--limit", type=arguments.count("limit"), default=None,
@@ -229,25 +242,27 @@ def _add_sweep(commands):
                     "once; the same command again trains only the runs not in it yet. At the "
                     "end, a table per configuration of the seeds' accuracies (best epoch).")
     parser.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
-                        nargs="+", default=[[784, 30, 10]], metavar="S",
-                        help="layer sizes, one or more (default 784,30,10)")
-    parser.add_argument("--eta", type=arguments.eta, nargs="+", default=[3.0], metavar="ETA",
-                        help="learning rates (default 3.0)")
-    parser.add_argument("--batch", type=arguments.count("batch"), nargs="+", default=[10],
-                        metavar="N", help="mini-batch sizes (default 10)")
-    parser.add_argument("--epochs", type=arguments.count("epochs"), nargs="+", default=[30],
-                        metavar="N", help="epochs per run (default 30)")
-    parser.add_argument("--dtype", choices=["float64", "float32"], nargs="+", default=["float64"],
-                        help="float64 (default) and/or float32")
+                        nargs="+", default=[list(DEFAULT.sizes)], metavar="S",
+                        help=f"layer sizes, one or more (default {_commas(DEFAULT.sizes)})")
+    parser.add_argument("--eta", type=arguments.eta, nargs="+", default=[DEFAULT.eta], metavar="ETA",
+                        help=f"learning rates (default {DEFAULT.eta})")
+    parser.add_argument("--batch", type=arguments.count("batch"), nargs="+", default=[DEFAULT.batch],
+                        metavar="N", help=f"mini-batch sizes (default {DEFAULT.batch})")
+    parser.add_argument("--epochs", type=arguments.count("epochs"), nargs="+",
+                        default=[DEFAULT.epochs], metavar="N",
+                        help=f"epochs per run (default {DEFAULT.epochs})")
+    parser.add_argument("--dtype", choices=["float64", "float32"], nargs="+", default=[DEFAULT.dtype],
+                        help=f"{DEFAULT.dtype} (default) and/or float32")
     parser.add_argument("--seeds", type=arguments.seeds, nargs="+", default=[list(range(10))],
                         metavar="SEEDS", help="seeds, as 0-19, 0,1,2 or 0-4,10 (default 0-9)")
-    parser.add_argument("--cost", choices=list(costs.COSTS), nargs="+", default=["quadratic"],
-                        help="costs (default quadratic, the chapter's)")
-    parser.add_argument("--init", choices=list(inits.INITS), nargs="+", default=["chapter"],
-                        help="weight initialisations (default chapter, N(0, 1); scaled: "
+    parser.add_argument("--cost", choices=list(costs.COSTS), nargs="+", default=[DEFAULT.cost],
+                        help=f"costs (default {DEFAULT.cost}, the chapter's)")
+    parser.add_argument("--init", choices=list(inits.INITS), nargs="+", default=[DEFAULT.init],
+                        help=f"weight initialisations (default {DEFAULT.init}, N(0, 1); scaled: "
                              "N(0, 1/inputs))")
-    parser.add_argument("--lmbda", type=arguments.lmbda, nargs="+", default=[0.0], metavar="LMBDA",
-                        help="L2 regularisation parameters (default 0.0)")
+    parser.add_argument("--lmbda", type=arguments.lmbda, nargs="+", default=[DEFAULT.lmbda],
+                        metavar="LMBDA",
+                        help=f"L2 regularisation parameters (default {DEFAULT.lmbda})")
     parser.add_argument("--limit", type=arguments.count("limit"), default=None, metavar="N",
                         help="train on the first N training images only")
     _add_data(parser)
@@ -282,15 +297,13 @@ def run_sweep(args):
                       args.lmbda)
     (X, y), _, test = mnist_loader.load_data(args.data)
     training = (X[:args.limit], y[:args.limit])
-    todo = sweep.missing(runs, len(training[1]), sweep.load_records(args.out))
-    with sweep_report.Progress(len(todo), args.quiet) as progress:
+    with sweep_report.Progress(quiet=args.quiet) as progress:
         records = sweep.run(runs, training, test, out=args.out, scheduler=args.scheduler,
-                            workers=args.workers, on_result=progress)
+                            workers=args.workers, on_start=progress.start, on_result=progress)
     print(f"Test accuracy of each run's best epoch on {len(test[1])} test images, over seeds:\n")
     print(sweep_report.markdown_table(records, args.threshold), end="")
     if args.plot is not None and not sweep_report.plot(records, args.plot, args.threshold):
-        print("fastnet sweep: no plot: matplotlib is not installed (pip install "
-              "'fastnet-nndl[plot]')", file=sys.stderr)
+        print(f"fastnet sweep: no plot: {sweep_report.NO_MATPLOTLIB}", file=sys.stderr)
     return 0
 
 
@@ -320,7 +333,7 @@ def run_train(args):
                                    f"--checkpoint PATH in a folder you can write") from None
     elif args.checkpoint is None:
         paths.writable_file(args.resume)
-    elif args.checkpoint is not None and not args.force:
+    elif not args.force:
         training.check_overwrite(args.checkpoint, run)
     (X, y), _, test = mnist_loader.load_data(args.data)
     data = run.training_data(X, y)
@@ -352,15 +365,16 @@ def _print_best(run):
 def run_evaluate(args):
     """Print the test accuracy and the confusion matrix of a saved network."""
     from fastnet import metrics, mnist_loader, persist
+    from fastnet.datasets import MNIST
 
     net = persist.load(args.model)
     _check_mnist_network(args.model, net)
     _, _, (X, y) = mnist_loader.load_data(args.data)
-    confusion = metrics.confusion_matrix(y, net.predict(X), DIGITS)
+    confusion = metrics.confusion_matrix(y, net.predict(X), MNIST.classes)
     correct = int(np.trace(confusion))
     print(f"Test accuracy: {correct} / {len(y)} ({100.0 * correct / len(y):.2f}%)")
     print("Confusion matrix (rows: true digit, columns: predicted digit):")
-    print("     " + "".join(f"{digit:>6}" for digit in range(DIGITS)))
+    print("     " + "".join(f"{digit:>6}" for digit in range(MNIST.classes)))
     for digit, row in enumerate(confusion):
         print(f"{digit:>5}" + "".join(f"{count:>6}" for count in row))
     return 0
@@ -450,9 +464,10 @@ def _each_image(args, read, show):
 
 
 def _check_mnist_network(path, net):
-    if net.sizes[0] != PIXELS or net.sizes[-1] != DIGITS:
-        raise CommandLineError(f"fastnet: error: {path} holds a network with sizes {list(net.sizes)}; "
-                               f"MNIST needs {PIXELS} inputs and {DIGITS} outputs")
+    problem = _not_mnist(net.sizes)
+    if problem is not None:
+        raise CommandLineError(f"fastnet: error: {path} holds a network with sizes "
+                               f"{list(net.sizes)}; {problem}")
 
 
 def main(argv=None):

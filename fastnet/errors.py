@@ -7,3 +7,9 @@ class FastnetFileError(ValueError):
 
 class TrainingDivergedError(FloatingPointError):
     """Training produced non-finite parameters (the learning rate is too large)."""
+
+
+def install_hint(extra):
+    """``pip install 'fastnet-nndl[EXTRA]'``: the command that installs fastnet's optional
+    ``extra`` (such as plot or distributed)."""
+    return f"pip install 'fastnet-nndl[{extra}]'"

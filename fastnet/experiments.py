@@ -8,14 +8,14 @@ seeds beside the chapter's figures, a CSV of every epoch, and plots (PNG, with t
 an interrupted command, run again, trains only the runs still missing.
 """
 import csv
-import statistics
 import sys
 import time
 from typing import NamedTuple
 
 from fastnet import sweep
-from fastnet.sweep_report import (Progress, accuracies, dashed, draw_panels, final,
-                                  markdown_table as sweep_table, peak, plot as plot_sweep, spread)
+from fastnet.sweep_report import (NO_MATPLOTLIB, Progress, accuracies, dashed, draw_panels, final,
+                                  markdown_table as sweep_table, median_band, peak,
+                                  plot as plot_sweep, spread)
 
 #: Layer sizes of the learning-rate sweep; every run with these sizes is part of it.
 SWEEP_SIZES = (784, 30, 10)
@@ -76,7 +76,8 @@ def run(experiments, training, test, seeds, epochs, mini_batch_size=10, **engine
 
     Seed ``s`` trains as ``fastnet train --seed s`` does (``random.seed(s);
     np.random.seed(s)`` before ``Network(sizes)``). ``engine``: ``sweep.run``'s keyword
-    arguments (``out``, ``client``, ``scheduler``, ``workers``, ``on_result``, ``log``).
+    arguments (``out``, ``client``, ``scheduler``, ``workers``, ``on_start``, ``on_result``,
+    ``log``).
     """
     records = sweep.run(runs(experiments, seeds, epochs, mini_batch_size), training, test,
                         **engine)
@@ -109,8 +110,10 @@ def claim(experiment):
 def agreement(experiment, by_seed):
     """How many seeds behave as the chapter says, as "3 of 10"; "—" where it says nothing
     testable."""
+    if claim(experiment) is None:
+        return "—"
     verdicts = [behaves(experiment, record) for record in by_seed.values()]
-    return "—" if claim(experiment) is None else f"{sum(verdicts)} of {len(verdicts)}"
+    return f"{sum(verdicts)} of {len(verdicts)}"
 
 
 def summary(experiment, by_seed):
@@ -119,8 +122,9 @@ def summary(experiment, by_seed):
     line = (f"{experiment.name} ({dashed(experiment.sizes)}, eta {experiment.eta:g}): chapter "
             f"{experiment.chapter}; fastnet over {s.seeds} seeds: best {s.best:.2f}%, median "
             f"{s.median:.2f}%, worst {s.worst:.2f}%")
-    if claim(experiment) is not None:
-        line += f"; {agreement(experiment, by_seed)} seeds {claim(experiment)}"
+    checked = claim(experiment)
+    if checked is not None:
+        line += f"; {agreement(experiment, by_seed)} seeds {checked}"
     return line
 
 
@@ -140,7 +144,8 @@ def _chapter_table(experiments, results):
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for e in experiments:
         s = spread(list(results[e.name].values()), 0.0)
-        checked = "—" if claim(e) is None else f"{agreement(e, results[e.name])} {claim(e)}"
+        words = claim(e)
+        checked = agreement(e, results[e.name]) + ("" if words is None else f" {words}")
         lines.append(f"| {e.name} | {dashed(e.sizes)} | {e.eta:g} | {e.chapter} "
                      f"| {s.best:.2f}% | {s.median:.2f}% | {s.worst:.2f}% | {checked} | {e.says} |")
     return "\n".join(lines) + "\n"
@@ -183,10 +188,8 @@ def _plot_panel(ax, experiments, title, results):
         curves = [accuracies(record) for record in results[experiment.name].values()]
         epochs = range(min(len(curve) for curve in curves))
         by_epoch = [[curve[j] for curve in curves] for j in epochs]
-        line, = ax.plot(epochs, [statistics.median(values) for values in by_epoch], marker=".",
-                        label=f"{dashed(experiment.sizes)}, eta {experiment.eta:g}")
-        ax.fill_between(epochs, [min(values) for values in by_epoch],
-                        [max(values) for values in by_epoch], color=line.get_color(), alpha=0.15)
+        median_band(ax, epochs, by_epoch, marker=".",
+                    label=f"{dashed(experiment.sizes)}, eta {experiment.eta:g}")
     ax.set(title=title, xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
@@ -209,8 +212,7 @@ def write_outputs(experiments, results, out, header, log):
             plotted.append("eta.png")
         log(f"wrote runs.jsonl, table.md, epochs.csv and {' and '.join(plotted)} in {out}")
     else:
-        log(f"wrote runs.jsonl, table.md and epochs.csv in {out}; no plots: matplotlib is not "
-            "installed (pip install 'fastnet-nndl[plot]')")
+        log(f"wrote runs.jsonl, table.md and epochs.csv in {out}; no plots: {NO_MATPLOTLIB}")
 
 
 # -- the command (its arguments are in cli.py, with the other commands') ------------------
@@ -229,14 +231,11 @@ def run_chapter1(args):
     training = (X[:args.limit], y[:args.limit])
     experiments = [BY_NAME[name] for name in args.only] if args.only else CHAPTER1
     args.out.mkdir(parents=True, exist_ok=True)
-    records_file = args.out / "runs.jsonl"
-    todo = sweep.missing(runs(experiments, args.seeds, args.epochs, args.batch),
-                         len(training[1]), sweep.load_records(records_file))
     started = time.perf_counter()
-    with Progress(len(todo)) as progress:
+    with Progress() as progress:
         results = run(experiments, training, test, args.seeds, args.epochs, args.batch,
-                      out=records_file, scheduler=args.scheduler, workers=args.workers,
-                      on_result=progress, log=log)
+                      out=args.out / "runs.jsonl", scheduler=args.scheduler,
+                      workers=args.workers, on_start=progress.start, on_result=progress, log=log)
     header = (f"{args.epochs} epochs, mini-batch {args.batch}, seeds {seeds_text(args.seeds)}, "
               f"{len(training[1])} training images, {len(test[1])} test images.\n"
               f"Run: {notes[0].removeprefix('sweep: ')}; {time.perf_counter() - started:.0f} s "

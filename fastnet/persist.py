@@ -86,10 +86,9 @@ def resume(path, shuffle=random, draw=np.random):
 def training_record(path):
     """The ``training`` text of the checkpoint at ``path``, or None if it has none (a model
     file, or a checkpoint of an earlier fastnet)."""
-    with np.load(path, allow_pickle=False) as archive:
-        if TRAINING_KEY not in archive.files:
-            return None
-    text, = read_npz(path, [TRAINING_KEY])
+    text, = read_npz(path, [TRAINING_KEY], optional=[TRAINING_KEY])
+    if text is None:
+        return None
     if text.shape != () or text.dtype.kind != "U":
         raise FastnetFileError(f"{path}: {TRAINING_KEY} must be a text, got {text!r}")
     return str(text)

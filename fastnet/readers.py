@@ -87,8 +87,9 @@ def read_pickle(path, max_bytes=MAX_BYTES):
         raise FastnetFileError(f"{path}: cannot unpickle it: {error}") from error
 
 
-def read_npz(path, keys, max_bytes=MAX_BYTES):
-    """The arrays named `keys` in the .npz archive at `path`, read without pickle.
+def read_npz(path, keys, max_bytes=MAX_BYTES, optional=()):
+    """The arrays named `keys` in the .npz archive at `path`, read without pickle; None
+    for each of the `optional` keys the archive lacks (a missing other key is an error).
 
     Each member's .npy header is checked first: an array of more than `max_bytes`, or one
     larger than its zip entry holds, is refused before its data is read.
@@ -97,11 +98,11 @@ def read_npz(path, keys, max_bytes=MAX_BYTES):
         raise FastnetFileError(f"{path}: not a .npz archive (not a readable zip file)")
     with _read_errors(path, "cannot read it as a .npz archive"), zipfile.ZipFile(path) as archive:
         members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
-        missing = [key for key in keys if key not in members]
+        missing = [key for key in keys if key not in members and key not in optional]
         if missing:
             raise FastnetFileError(f"{path}: lacks arrays {missing}; it holds {list(members)}")
         return [_read_npy(f"{path}: {members[key].filename}", archive, members[key], max_bytes)
-                for key in keys]
+                if key in members else None for key in keys]
 
 
 def _read_npy(where, archive, info, max_bytes):

@@ -16,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from fastnet import costs, inits
+from fastnet.errors import install_hint
 from fastnet.network import Network
 
 try:
@@ -27,7 +28,7 @@ try:
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:
     raise ImportError("fastnet.sklearn needs scikit-learn 1.6 or later; install it with "
-                      "pip install 'fastnet-nndl[sklearn]'") from error
+                      + install_hint("sklearn")) from error
 
 #: Input dtypes used as given; anything else is converted to float64 (float32 inputs are
 #: exact in a float64 network).

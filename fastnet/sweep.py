@@ -32,9 +32,9 @@ from typing import NamedTuple
 import numpy as np
 
 from fastnet import _data
-from fastnet.errors import FastnetFileError, TrainingDivergedError
+from fastnet.errors import FastnetFileError, TrainingDivergedError, install_hint
 
-INSTALL_HINT = "pip install 'fastnet-nndl[distributed]'"
+INSTALL_HINT = install_hint("distributed")
 
 
 class Run(NamedTuple):
@@ -206,7 +206,7 @@ def _stderr(line):
 
 
 def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=None,
-        on_result=None, log=_stderr):
+        on_start=None, on_result=None, log=_stderr):
     """Train every run of ``runs`` that ``out`` does not hold yet; all their records, in
     ``runs`` order.
 
@@ -216,8 +216,9 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
     ``LocalCluster`` of ``workers`` processes (default: one per core) started and stopped
     here; serially in this process with ``workers=0`` or without Dask installed.
     ``out``: a path; each finished run's record is appended to it at once.
-    ``on_result`` is called with each new record as it arrives; ``log`` with a line
-    saying where the runs train (first) and what was already done.
+    ``on_start`` is called with the number of runs to train (0 when ``out`` holds them
+    all) before any trains, ``on_result`` with each new record as it arrives; ``log``
+    with a line saying where the runs train (first) and what was already done.
 
     A local cluster's workers are new processes that import the main module: in a script,
     call this under ``if __name__ == "__main__":``.
@@ -234,26 +235,28 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
     n = len(training[1])
     done = {record_key(record): record for record in ([] if out is None else load_records(out))}
     todo = missing(runs, n, done.values())
+    if on_start is not None:
+        on_start(len(todo))
     if not todo:
         log(f"sweep: all {len(runs)} runs are already in {out}")
-        return [done[_run_key(each, n)] for each in runs]
-    skipped = len(runs) - len(todo)
-    what = f"{len(todo)} runs" + (f" ({skipped} of {len(runs)} are already in {out})"
-                                  if skipped else "")
-    with _appending(out) as append, _engine(what, client, scheduler, workers, log) as train:
-        def finished(record):
-            append(record)
-            done[record_key(record)] = record
-            if on_result is not None:
-                on_result(record)
-        try:
-            train(todo, training, test, finished)
-        except KeyboardInterrupt:
-            left = len(missing(todo, n, done.values() if out is None else load_records(out)))
-            log(f"sweep: interrupted after {len(todo) - left} of the {len(todo)} runs" + (
-                f"; they are in {out}, and the same sweep again trains the other {left}"
-                if out is not None else ""))
-            raise
+    else:
+        skipped = len(runs) - len(todo)
+        what = f"{len(todo)} runs" + (f" ({skipped} of {len(runs)} are already in {out})"
+                                      if skipped else "")
+        with _appending(out) as append, _engine(what, client, scheduler, workers, log) as train:
+            def finished(record):
+                append(record)
+                done[record_key(record)] = record
+                if on_result is not None:
+                    on_result(record)
+            try:
+                train(todo, training, test, finished)
+            except KeyboardInterrupt:
+                left = len(missing(todo, n, done.values() if out is None else load_records(out)))
+                log(f"sweep: interrupted after {len(todo) - left} of the {len(todo)} runs" + (
+                    f"; they are in {out}, and the same sweep again trains the other {left}"
+                    if out is not None else ""))
+                raise
     return [done[_run_key(each, n)] for each in runs]
 
 

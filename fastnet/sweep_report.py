@@ -9,6 +9,7 @@ import statistics
 import sys
 from typing import NamedTuple
 
+from fastnet.errors import install_hint
 from fastnet.sweep import Run
 
 #: The settings that make a configuration, and how a table or a legend names them.
@@ -107,6 +108,8 @@ def markdown_table(records, threshold):
 
 
 PLOT_AXES = ("eta", "sizes")
+#: Why ``plot`` and ``draw_panels`` wrote nothing, for a note to the user.
+NO_MATPLOTLIB = f"matplotlib is not installed ({install_hint('plot')})"
 
 
 def plot(records, path, threshold=None):
@@ -154,10 +157,7 @@ def _plot_panel(ax, groups, axis, threshold):
         xs = [positions[x] for x, _ in points]
         label = ", ".join(f"{CONFIGURATION[f]} {_shown(f, v)}" for f, v in rest
                           if f in labels) or "median over seeds"
-        line, = ax.plot(xs, [statistics.median(peaks) for _, peaks in points], marker="o",
-                        label=label)
-        ax.fill_between(xs, [min(p) for _, p in points], [max(p) for _, p in points],
-                        color=line.get_color(), alpha=0.15)
+        line = median_band(ax, xs, [peaks for _, peaks in points], marker="o", label=label)
         for x, peaks in zip(xs, (peaks for _, peaks in points)):
             ax.scatter([x] * len(peaks), peaks, s=12, color=line.get_color(), alpha=0.5)
     if threshold is not None:
@@ -170,6 +170,16 @@ def _plot_panel(ax, groups, axis, threshold):
     ax.set(ylabel="test accuracy, best epoch (%)", ylim=(0, 100))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+
+
+def median_band(ax, xs, samples, **plot_options):
+    """At each of ``xs``, the median of its ``samples`` (a list of values each) as a line
+    drawn with ``plot_options``, and their range, min to max, as a band of the line's
+    colour; returns the line."""
+    line, = ax.plot(xs, [statistics.median(values) for values in samples], **plot_options)
+    ax.fill_between(xs, [min(values) for values in samples], [max(values) for values in samples],
+                    color=line.get_color(), alpha=0.15)
+    return line
 
 
 def _positions(axis, values):
@@ -194,12 +204,19 @@ def describe(record):
 class Progress:
     """``on_result`` for ``sweep.run``: a bar over ``total`` runs on a terminal with tqdm
     installed, else a line per finished run on stderr; nothing when ``quiet``. A context
-    manager: leaving it closes the bar."""
+    manager: leaving it closes the bar. ``start`` (``sweep.run``'s ``on_start``) gives the
+    total when it is not known at construction."""
 
-    def __init__(self, total, quiet=False):
+    def __init__(self, total=None, quiet=False):
         self.total, self.done, self.bar = total, 0, None
         self.quiet = quiet
-        if not quiet and sys.stderr.isatty():
+        if total is not None:
+            self.start(total)
+
+    def start(self, total):
+        """Count ``total`` runs to come: the bar begins here."""
+        self.total = total
+        if not self.quiet and sys.stderr.isatty():
             try:
                 from tqdm import tqdm
             except ImportError:
