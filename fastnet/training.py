@@ -171,7 +171,7 @@ def check_overwrite(path, run):
     except (ValueError, OSError):
         raise ValueError(f"--checkpoint {path} exists and is not a fastnet checkpoint; {advice}") from None
     compared = [name for name in Settings._fields if name not in ("epochs", "threads")]
-    for name in NETWORK + tuple(name for name in compared if name not in NETWORK):
+    for name in sorted(compared, key=lambda name: name not in NETWORK):  # the network's first
         theirs, mine = getattr(there.settings, name), getattr(run.settings, name)
         if theirs != mine:
             kind = "network" if name in NETWORK else "run"
