@@ -24,6 +24,12 @@ def aligned_zeros(n, dtype):
     return raw[start:start + n * dtype.itemsize].view(dtype)
 
 
+def padded(count, dtype):
+    """``count`` numbers of ``dtype`` rounded up to whole cache lines (whole vectors)."""
+    per_line = ALIGNMENT // np.dtype(dtype).itemsize
+    return -(-count // per_line) * per_line
+
+
 class Layout:
     """Shapes and offsets of a network with layer sizes ``sizes``."""
 
@@ -65,6 +71,5 @@ class Workspace:
         self.activations = aligned_zeros(layout.n_units * capacity, dtype)
         self.spare = aligned_zeros(layout.n_units * capacity, dtype)   # the next mini-batch's
         self.deltas = aligned_zeros(layout.n_units * capacity, dtype)
-        per_line = ALIGNMENT // np.dtype(dtype).itemsize
-        slot = -(-int(layout.sizes[0]) * capacity // per_line) * per_line
+        slot = padded(int(layout.sizes[0]) * capacity, dtype)
         self.inputs = aligned_zeros(input_copies * 2 * slot, dtype).reshape(input_copies, 2, slot)

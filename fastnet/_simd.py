@@ -40,11 +40,6 @@ class _VectorModel(models.PrimitiveModel):
         super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
 
 
-def lanes(dtype):
-    """How many numbers of ``dtype`` (a NumPy dtype) one vector holds."""
-    return WIDTH // dtype.itemsize
-
-
 def _pointer(context, builder, array_type, array, index, vector_type):
     data = context.make_array(array_type)(context, builder, array).data
     return builder.bitcast(builder.gep(data, [index]), vector_type.as_pointer())

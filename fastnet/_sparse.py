@@ -33,7 +33,7 @@ from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._exp import exp, vsigmoid
 from fastnet._kernels import _band, _block, _sigmoid_all, backward, layer_forward_serial
-from fastnet._layout import aligned_zeros
+from fastnet._layout import ALIGNMENT, aligned_zeros, padded
 from fastnet._simd import lanes_of, prefetch, vadd, vfma, vload, vmul, vsplat, vstore, vsum, vzero
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 
@@ -89,11 +89,9 @@ def to_csr(X, counts, stride, dtype):
     return indptr, offsets[:-1], values[:-1]
 
 
-def padded_width(neurons, dtype):
-    """Neurons rounded up to whole vectors: the length of a row of ``WT`` and of the
-    first layer's activations during an epoch."""
-    per_vector = 64 // np.dtype(dtype).itemsize
-    return -(-neurons // per_vector) * per_vector
+#: ``padded_width(neurons, dtype)``: neurons rounded up to whole vectors, the length of a
+#: row of ``WT`` and of the first layer's activations during an epoch.
+padded_width = padded
 
 
 # -- what the kernels see ----------------------------------------------------------------------
@@ -144,17 +142,17 @@ def scratch(layout, capacity, dtype, threads, workspace):
     threads, around the dense ``workspace`` of the same capacity."""
     sizes = layout.sizes
     n_in, Hp = int(sizes[0]), padded_width(int(sizes[1]), dtype)
-    vectors = Hp // (64 // np.dtype(dtype).itemsize)
+    vectors = Hp * np.dtype(dtype).itemsize // ALIGNMENT
     group = -(-vectors // GROUPS)
     groups = -(-vectors // group)
     outputs = int(sizes[2]) if sizes.size == 3 else 1
     zeros = lambda *shape: aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
     # (threads, size) with each thread's row on cache lines of its own: no false sharing
-    own = lambda size: zeros(threads, padded_width(size, dtype))[:, :size]
+    own = lambda size: zeros(threads, padded(size, dtype))[:, :size]
     return Scratch(
         Hp=Hp, group=group, WT=zeros(n_in * Hp), scale=np.ones(1, dtype), b1=zeros(Hp),
         W2=zeros(outputs, Hp), A=zeros(capacity, Hp), P=zeros(capacity, Hp),
-        D=zeros(capacity, Hp), partials=zeros(2, groups, padded_width(capacity * outputs, dtype)),
+        D=zeros(capacity, Hp), partials=zeros(2, groups, padded(capacity * outputs, dtype)),
         outputs=own(capacity * outputs), output_deltas=own(capacity * outputs),
         output_biases=own(outputs),
         acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
