@@ -56,6 +56,12 @@ def _sparse_counts(net, X):
     return counts if net.sparse or counts.sum() <= SPARSE_DENSITY * X.size else None
 
 
+def _kernel_net(net):
+    """The network as the kernels take it: its parameters and its layout's arrays."""
+    layout = net._layout
+    return _sparse.Network(net._params, layout.sizes, layout.weight_offsets, layout.bias_offsets)
+
+
 def outputs(net, X):
     """A function of no arguments returning the output activations ``(n, outputs)`` of
     ``net`` for the rows of ``X`` (converted inputs) with the parameters it has when called.
@@ -67,7 +73,7 @@ def outputs(net, X):
     threads = _threads(net, X.shape[0] >= 2 * EVAL_BLOCK)
     layout, dtype = net._layout, net.dtype
     n, capacity = X.shape[0], max(1, min(EVAL_BLOCK, X.shape[0]))
-    network = _sparse.Network(net._params, layout.sizes, layout.weight_offsets, layout.bias_offsets)
+    network = _kernel_net(net)
     if counts is None:
         def dense():
             out = np.empty((n, net.sizes[-1]), dtype=dtype)
@@ -117,7 +123,7 @@ class DenseTrainer:
         self.net, self.X, self.T, self.batch = net, X, T, batch
         self.decay = net.dtype.type(decay)
         capacity = min(batch, X.shape[0])
-        self.threads = net.threads if net.threads is not None else numba.get_num_threads()
+        self.threads = net._kernel_threads()
         copies = _kernels.first_layer_threads(net.sizes, capacity, self.threads)
         self.workspace = net._workspace(("dense", capacity, copies),
                                         lambda: Workspace(net._layout, capacity, net.dtype, copies))
@@ -127,12 +133,11 @@ class DenseTrainer:
         yield
 
     def run(self, order, eta):
-        net, workspace, layout = self.net, self.workspace, self.net._layout
-        _kernels.train_epoch(net._params, layout.sizes, layout.weight_offsets, layout.bias_offsets,
-                             self.X, self.T, order, self.batch, net.dtype.type(eta), self.decay,
-                             net.cost.code, workspace.activations, workspace.spare,
-                             workspace.deltas, workspace.unit_offsets, workspace.inputs,
-                             self.threads)
+        net, workspace = self.net, self.workspace
+        _kernels.train_epoch(*_kernel_net(net), self.X, self.T, order, self.batch,
+                             net.dtype.type(eta), self.decay, net.cost.code,
+                             workspace.activations, workspace.spare, workspace.deltas,
+                             workspace.unit_offsets, workspace.inputs, self.threads)
 
 
 class SparseTrainer:
@@ -146,8 +151,7 @@ class SparseTrainer:
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
         layout = net._layout
-        self.network = _sparse.Network(net._params, layout.sizes, layout.weight_offsets,
-                                       layout.bias_offsets)
+        self.network = _kernel_net(net)
         self.scratch = net._workspace(
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
