@@ -172,23 +172,28 @@ def as_arrays(name, data):
     return X, y
 
 
+def _first_not_finite(name, values):
+    """The index (a tuple) of the first NaN or inf in ``values``, None if there is none; a
+    TypeError naming ``name`` if they are not real numbers."""
+    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
+    finite = np.isfinite(values)
+    if finite.all():
+        return None
+    return tuple(int(i) for i in np.argwhere(~finite)[0])
+
+
 def check_finite(name, X):
     """Reject non-numeric values and NaN or inf, naming the first bad sample (row)."""
-    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
-        raise TypeError(f"{name} must be real numbers, got dtype {X.dtype}")
-    finite = np.isfinite(X)
-    if not finite.all():
-        bad = int(np.argwhere(~finite)[0, 0])
-        raise ValueError(f"{name} must be finite, but sample {bad} holds NaN or inf")
+    where = _first_not_finite(name, X)
+    if where is not None:
+        raise ValueError(f"{name} must be finite, but sample {where[0]} holds NaN or inf")
 
 
 def check_finite_values(name, values):
     """Reject an array of parameters that is not numbers or holds NaN or inf, naming where."""
-    if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
-        raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
-    finite = np.isfinite(values)
-    if not finite.all():
-        where = tuple(int(i) for i in np.argwhere(~finite)[0])
+    where = _first_not_finite(name, values)
+    if where is not None:
         raise ValueError(f"{name} must be finite, but holds {values[where]} at index "
                          f"{where[0] if len(where) == 1 else where}")
 

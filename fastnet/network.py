@@ -121,8 +121,7 @@ class Network:
         if rng is not None and not isinstance(rng, np.random.RandomState):
             raise TypeError(f"rng must be a np.random.RandomState (or None for np.random), "
                             f"got {type(rng).__name__}")
-        self._build(sizes, dtype, threads, cost, init.name)
-        self.sparse = sparse
+        self._build(sizes, dtype, threads, cost, init.name, sparse)
         inits.draw(init, self._biases, self._weights, np.random if rng is None else rng)
 
     @classmethod
@@ -133,32 +132,34 @@ class Network:
         parameters = np.asarray(parameters)
         if dtype is None:
             dtype = parameters.dtype if parameters.dtype in (np.float32, np.float64) else np.float64
-        sizes = _data.check_sizes(sizes)
-        _data.check_memory(sizes, _data.check_dtype(dtype))
-        expected = Layout(sizes).n_params
-        if parameters.shape != (expected,):   # before allocating what sizes ask for
-            raise ValueError(f"parameters must be {expected} values for sizes {sizes}, "
-                             f"got shape {parameters.shape}")
-        _data.check_finite_values("parameters", parameters)
         net = cls.__new__(cls)
-        net._build(sizes, dtype, threads, cost, None)
-        net.sparse = sparse
-        net._params[...] = parameters
+        net._build(sizes, dtype, threads, cost, None, sparse, parameters)
         return net
 
-    def _build(self, sizes, dtype, threads, cost, init):
-        """Everything but the parameters' values."""
+    def _build(self, sizes, dtype, threads, cost, init, sparse=None, parameters=None):
+        """Everything, each argument checked once; the parameters are ``parameters`` (a
+        flat array, checked before anything is allocated) if given, else zeros."""
         self._sizes = _data.check_sizes(sizes)
         self._dtype = _data.check_dtype(dtype)
         _data.check_memory(self._sizes, self._dtype)
+        layout = None
+        if parameters is not None:   # before allocating what sizes ask for
+            layout = Layout(self._sizes)
+            if parameters.shape != (layout.n_params,):
+                raise ValueError(f"parameters must be {layout.n_params} values for sizes "
+                                 f"{self._sizes}, got shape {parameters.shape}")
+            _data.check_finite_values("parameters", parameters)
         self.threads = threads
         self._cost = costs.get(cost)
         self._init = init
-        self._layout = Layout(self._sizes)
+        self._layout = Layout(self._sizes) if layout is None else layout
         self._params = aligned_zeros(self._layout.n_params, self._dtype)
         self._weights, self._biases = self._layout.views(self._params)
         self._workspaces = {}
         self._training = threading.RLock()
+        self.sparse = sparse
+        if parameters is not None:
+            self._params[...] = parameters
 
     # -- copies: pickle and deepcopy carry the parameters, not the buffers' views ----------
     _ENGINE = frozenset({"_sizes", "_dtype", "_threads", "_sparse", "_cost", "_init", "_layout",
@@ -176,9 +177,8 @@ class Network:
         state = dict(state)
         engine = state.pop("_fastnet")
         self._build(engine["sizes"], engine["dtype"], engine["threads"], engine["cost"],
-                    engine["init"])
-        self.sparse = engine["sparse"]
-        self._params[...] = engine["parameters"]
+                    engine["init"], engine["sparse"])
+        self._params[...] = engine["parameters"]   # a copy's own: checked when first made
         vars(self).update(state)
 
     # -- what the network is ------------------------------------------------------------
@@ -386,6 +386,11 @@ class Network:
         ``0.5 * lmbda / n * sum(|w|^2)`` when ``lmbda`` is given (as the book's chapter 3)."""
         lmbda = _data.check_real("lmbda", lmbda, inclusive=True)
         X, T = self._training_arrays("data", data)
+        return self._total_cost(X, T, lmbda)
+
+    def _total_cost(self, X, T, lmbda):
+        """``total_cost`` of converted ``X``, ``T`` (``_training_arrays``) and a checked
+        ``lmbda``: for the same data evaluated again and again."""
         n = X.shape[0]
         value = self._cost.fn(self._predict(X, "data inputs"), T) / n
         if lmbda:
