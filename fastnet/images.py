@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastnet.errors import FastnetFileError
+from fastnet.errors import FastnetFileError, install_hint
 
 MAX_PIXELS = 50_000_000   # a 48-megapixel phone photo passes; a decompression bomb does not
 MAX_SIDE = 20_000         # nor does a 1 x 40,000,000 strip
@@ -32,7 +32,7 @@ NOISE_CONTRAST = 6.0      # ... and by this many times the paper's noise
 FAINT = 0.01              # ink's faint edges: this far above clean paper, 4 noises above noisy
 SPECK = 0.02              # ink pieces with less than this share of the largest one's are dust
 BLANK = "no ink found: the image is blank (or its ink is too faint to tell from the paper)"
-INSTALL_HINT = "pip install 'fastnet-nndl[image]'"
+INSTALL_HINT = install_hint("image")
 
 
 class ImageTooLargeError(FastnetFileError):
