@@ -225,12 +225,10 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
         log_file = stack.enter_context(open(log, "a" if run.epoch else "w")) if log else None
         stack.enter_context(signals.caught())
         try:
-            logged = None   # the training set as total_cost converts it, converted once
+            # the log's training cost: the training set converted once, not every epoch
+            arrays = run.net._training_arrays("training_data", training) if log_file else None
             for result in run.epochs(training, test, progress):
-                if log_file and logged is None:   # after the first epoch, where total_cost was
-                    logged = run.net._training_arrays("data", training)
-                # lmbda is checked by Network.train (check_real: float(lmbda))
-                cost = run.net._total_cost(*logged, float(run.settings.lmbda)) if log_file else None
+                cost = run.net._total_cost(*arrays, float(run.settings.lmbda)) if log_file else None
                 with signals.deferred():
                     saved = run.checkpoint()
                     if checkpoint is not None:
