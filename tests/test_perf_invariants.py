@@ -13,13 +13,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(script, tmp_path, **env):
-    """Run ``script`` in a fresh interpreter; its last stdout line is JSON."""
+def _execute(script, tmp_path, timeout=600, **env):
+    """Run ``script`` in a fresh interpreter (kernel cache in ``tmp_path``) that must succeed;
+    returns its ``CompletedProcess`` (stdout and stderr as text)."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path), **env)
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=environment,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done
+
+
+def run(script, tmp_path, **env):
+    """Run ``script`` in a fresh interpreter; its last stdout line is JSON."""
+    return json.loads(_execute(script, tmp_path, **env).stdout.strip().splitlines()[-1])
 
 
 ALLOCATIONS = """
@@ -151,11 +157,8 @@ COMPILE_ONE_KERNEL = """
 def test_the_first_compilation_is_announced_once_and_a_cached_run_is_quiet(tmp_path):
     """A kernel compiled from scratch says so on stderr; loaded from the cache, nothing."""
     from fastnet._compiling import MESSAGE
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path))
     said = []
     for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(COMPILE_ONE_KERNEL)],
-                              env=environment, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+        done = _execute(COMPILE_ONE_KERNEL, tmp_path, timeout=300)
         said.append(done.stderr.count(MESSAGE))
     assert said == [1, 0]
