@@ -184,8 +184,6 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path, net):
 
 
 def test_import_fastnet_is_cheap_and_load_is_there_on_demand():
-    import subprocess
-    import sys
     code = ("import sys, fastnet; assert 'numpy' not in sys.modules; "
             "assert fastnet.load.__module__ == 'fastnet.persist'")
     subprocess.run([sys.executable, "-c", code], check=True)
