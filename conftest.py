@@ -1,6 +1,6 @@
-"""Fixtures shared by tests/ and bench/: where the real MNIST files are. First, before
-NumPy loads OpenBLAS, the pins some machines set to older kernels are dropped: the
-benchmarks' peers get the machine's best (bench/conftest.py reports what runs)."""
+"""Fixtures shared by tests/ and bench/: where the real MNIST files are, and MNIST read once.
+First, before NumPy loads OpenBLAS, the pins some machines set to older kernels are dropped:
+the benchmarks' peers get the machine's best (bench/conftest.py reports what runs)."""
 import os
 from pathlib import Path
 
@@ -9,6 +9,7 @@ for _pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
 
 import pytest
 
+from fastnet import mnist_loader
 from fastnet.datasets import MNIST
 
 ROOT = Path(__file__).resolve().parent
@@ -31,3 +32,9 @@ def mnist_dir():
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    """``mnist_loader.load_data()`` of the real files: (training, validation, test) arrays."""
+    return mnist_loader.load_data(mnist_dir)

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from fastnet.datasets import MNIST
-from fastnet.mnist_loader import load_data
 
 IMAGES = 50_000   # one epoch of the chapter's training set; times are scaled to it
 
@@ -48,12 +47,12 @@ def smoke(request):
 
 
 @pytest.fixture(scope="session")
-def workloads(mnist_dir):
+def workloads(mnist):
     """``{"mnist": (X, T), "dense": (X, T)}``: the chapter's 50,000 training images as the
     loader gives them (float32, 81% zeros) with one-hot targets, and the same images with
     every zero pixel raised to 1/255, so that none is zero (a dense workload, which must
     not be mistaken for sparse speed)."""
-    (X, y), _, _ = load_data(mnist_dir)
+    (X, y), _, _ = mnist
     T = np.eye(MNIST.classes)[y]
     return {"mnist": (X, T), "dense": (np.where(X == 0, np.float32(1 / 255), X), T)}
 

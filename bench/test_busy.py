@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import fastnet.network as network
-from fastnet import _trainers, mnist_loader
+from fastnet import _trainers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,8 +65,8 @@ def test_two_jobs_at_once(benchmark, smoke, mnist_dir):
 
 
 @pytest.mark.parametrize("hidden", [300, 1000])
-def test_a_busy_python_thread(benchmark, smoke, mnist_dir, hidden):
-    (X, y), _, _ = mnist_loader.load_data(mnist_dir)
+def test_a_busy_python_thread(benchmark, smoke, mnist, hidden):
+    (X, y), _, _ = mnist
     n = 500 if smoke else 5_000
     np.random.seed(0)
     net = network.Network([784, hidden, 10])

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 import fastnet.network as network
-from fastnet import mnist_loader
 from fastnet._compiling import MESSAGE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +59,10 @@ def test_cold_and_warm_start(benchmark, smoke, tmp_path, mnist_dir):
     assert result["warm"]["start_overhead"] < result["cold"]["start_overhead"]
 
 
-def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist_dir):
+def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist):
     """Mean test accuracy over seeds: one seed's float32 and float64 runs part ways after a
     few thousand steps, so a single pair measures seed noise as much as precision."""
-    (X, y), _, (X_test, y_test) = mnist_loader.load_data(mnist_dir)
+    (X, y), _, (X_test, y_test) = mnist
     n, epochs, seeds, bound = (10_000, 1, (0, 1), 1.0) if smoke else (50_000, 5, (0, 1, 2), 0.3)
 
     def accuracy(dtype, seed):

@@ -1,5 +1,6 @@
-"""Fixtures shared by tests: MNIST read once, ``fastnet`` run in this process, a network
-trained on MNIST for reading people's digits, and the page's server."""
+"""Fixtures shared by tests: ``fastnet`` run in this process, a network trained on MNIST for
+reading people's digits, and the page's server. MNIST read once (``mnist``) and its folder
+(``mnist_dir``) are in the root conftest.py, shared with bench/."""
 import random
 import threading
 
@@ -10,12 +11,6 @@ from fastnet import cli, mnist_loader, network, server
 
 #: Commands that read MNIST, so that ``run`` gives them the test's ``--data``.
 READS_MNIST = ("train", "evaluate", "experiments", "sweep")
-
-
-@pytest.fixture(scope="session")
-def mnist(mnist_dir):
-    """``mnist_loader.load_data()`` of the real files: (training, validation, test) arrays."""
-    return mnist_loader.load_data(mnist_dir)
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from fastnet.baselines import average_darkness, svm
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
+def training_and_test(mnist):
     """The chapter's split: the first 50,000 training images, and the 10,000 test images."""
-    from fastnet.mnist_loader import load_data
-    training, _, test = load_data(mnist_dir)
+    training, _, test = mnist
     return training, test
 
 
@@ -22,8 +21,8 @@ def images(darkness, width=4):
     return X
 
 
-def test_average_darkness_on_mnist_is_the_chapters_2225(mnist):
-    training, test = mnist
+def test_average_darkness_on_mnist_is_the_chapters_2225(training_and_test):
+    training, test = training_and_test
     assert training[0].shape == (50_000, 784) and test[0].shape == (10_000, 784)
     assert average_darkness(training, test) == 2225
 
@@ -43,8 +42,8 @@ def test_average_darkness_sums_every_pixel():
     assert average_darkness(training, test) == 2
 
 
-def test_chapter_list_format_gives_the_same_count(mnist):
-    (X, y), (X_test, y_test) = mnist
+def test_chapter_list_format_gives_the_same_count(training_and_test):
+    (X, y), (X_test, y_test) = training_and_test
     X, y, X_test, y_test = X[:2000], y[:2000], X_test[:500], y_test[:500]
     one_hot = np.eye(10)[y]
     training = [(x.reshape(784, 1), t.reshape(10, 1)) for x, t in zip(X, one_hot)]
@@ -71,9 +70,9 @@ def test_bad_input(baseline, test, error, match):
         baseline(training, test)
 
 
-def test_svm_on_a_subsample(mnist):
+def test_svm_on_a_subsample(training_and_test):
     pytest.importorskip("sklearn")
-    (X, y), (X_test, y_test) = mnist
+    (X, y), (X_test, y_test) = training_and_test
     training, test = (X[:2000], y[:2000]), (X_test[:500], y_test[:500])
     correct = svm(training, test)
     assert correct / 500 > 0.85

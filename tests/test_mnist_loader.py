@@ -11,18 +11,13 @@ from fastnet.errors import FastnetFileError
 from fastnet.mnist_loader import load_data, load_data_wrapper, vectorized_result
 
 
-@pytest.fixture(scope="module")
-def real(mnist_dir):
-    return load_data(mnist_dir)
-
-
 # ---------------------------------------------------------------- the real files
 
-def test_load_data_gives_the_chapters_split(real, mnist_dir):
+def test_load_data_gives_the_chapters_split(mnist, mnist_dir):
     train_images, train_labels, test_images, test_labels = datasets.read_idx_files(datasets.MNIST, mnist_dir)
-    (X, y), (X_val, y_val), (X_test, y_test) = real
+    (X, y), (X_val, y_val), (X_test, y_test) = mnist
     assert [len(X), len(X_val), len(X_test)] == [50_000, 10_000, 10_000]
-    for images, labels in real:
+    for images, labels in mnist:
         assert images.dtype == np.float32 and images.shape[1] == 784 and images.flags.c_contiguous
         assert labels.dtype == np.int64 and labels.shape == (len(images),)
         assert images.min() == 0 and images.max() == 1
@@ -34,11 +29,11 @@ def test_load_data_gives_the_chapters_split(real, mnist_dir):
     np.testing.assert_array_equal(X_test * 255, test_images.reshape(-1, 784))
 
 
-def test_load_data_wrapper_gives_the_chapters_lists(mnist_dir, real):
+def test_load_data_wrapper_gives_the_chapters_lists(mnist_dir, mnist):
     training, validation, test = load_data_wrapper(mnist_dir)
     assert all(isinstance(part, list) for part in (training, validation, test))
     assert [len(training), len(validation), len(test)] == [50_000, 10_000, 10_000]
-    (X, y), (X_val, y_val), _ = real
+    (X, y), (X_val, y_val), _ = mnist
     for i in (0, 1, 49_999):
         x, target = training[i]
         assert x.shape == (784, 1) and target.shape == (10, 1) and target.dtype == np.float64

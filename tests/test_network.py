@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastnet.network as network
-from fastnet.mnist_loader import load_data
 
 import naive
 from twins import chapter_lists, seeded
@@ -17,13 +16,13 @@ def max_difference(a, b):
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    training, _, test = load_data(mnist_dir)
+def training_and_test(mnist):
+    training, _, test = mnist
     return training, test
 
 
-def test_one_mnist_epoch_matches_reference(mnist):
-    (X, y), (X_test, y_test) = mnist
+def test_one_mnist_epoch_matches_reference(training_and_test):
+    (X, y), (X_test, y_test) = training_and_test
     training = chapter_lists(X[:5000], y[:5000])
     test = chapter_lists(X_test[:2000], y_test[:2000], one_hot=False)
     reference = seeded(naive.Network, [784, 30, 10])
@@ -34,8 +33,8 @@ def test_one_mnist_epoch_matches_reference(mnist):
     assert fast.evaluate(test) == reference.evaluate(test)
 
 
-def test_three_mnist_epochs_print_the_reference_lines(mnist, capsys):
-    (X, y), (X_test, y_test) = mnist
+def test_three_mnist_epochs_print_the_reference_lines(training_and_test, capsys):
+    (X, y), (X_test, y_test) = training_and_test
     training = chapter_lists(X[:5000], y[:5000])
     test = chapter_lists(X_test[:2000], y_test[:2000], one_hot=False)
     seeded(naive.Network, [784, 30, 10], seed=3).SGD(list(training), 3, 10, 3.0, test_data=test)
@@ -46,8 +45,8 @@ def test_three_mnist_epochs_print_the_reference_lines(mnist, capsys):
     assert printed.count("\n") == 3 and printed.startswith("Epoch 0: ")
 
 
-def test_lists_and_arrays_train_alike(mnist, capsys):
-    (X, y), (X_test, y_test) = mnist
+def test_lists_and_arrays_train_alike(training_and_test, capsys):
+    (X, y), (X_test, y_test) = training_and_test
     lists = chapter_lists(X[:2000], y[:2000])
     test_lists = chapter_lists(X_test[:500], y_test[:500], one_hot=False)
     from_lists = seeded(network.Network, [784, 20, 10], seed=5)
@@ -69,8 +68,8 @@ def test_training_list_is_left_shuffled_like_the_chapters():
     assert [id(sample) for sample in by_fastnet] == [id(sample) for sample in by_reference]
 
 
-def test_no_hidden_layer_784_10_matches_reference(mnist):
-    (X, y), _ = mnist
+def test_no_hidden_layer_784_10_matches_reference(training_and_test):
+    (X, y), _ = training_and_test
     training = chapter_lists(X[:1000], y[:1000])
     reference = seeded(naive.Network, [784, 10])
     reference.SGD(list(training), 2, 10, 3.0)

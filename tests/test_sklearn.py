@@ -46,10 +46,9 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
+def mnist_subset(mnist):
     """2,000 MNIST training images and 1,000 test images."""
-    from fastnet.mnist_loader import load_data
-    (X, y), _, (X_test, y_test) = load_data(mnist_dir)
+    (X, y), _, (X_test, y_test) = mnist
     return X[:2000], y[:2000], X_test[:1000], y_test[:1000]
 
 
@@ -72,8 +71,8 @@ def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
 
-def test_pipeline_with_standard_scaler_learns_mnist(mnist):
-    X, y, X_test, y_test = mnist
+def test_pipeline_with_standard_scaler_learns_mnist(mnist_subset):
+    X, y, X_test, y_test = mnist_subset
     model = make_pipeline(StandardScaler(),
                           NetworkClassifier(epochs=5, init="scaled", random_state=0))
     # 12 seeds scored 0.855-0.881 here; an estimator that mislabels or does not train

@@ -84,9 +84,8 @@ def test_thread_counts_give_identical_numbers(sizes, dtype):
         assert max_difference(other, nets[0]) == 0
 
 
-def test_sparse_and_dense_paths_agree_on_mnist(mnist_dir):
-    from fastnet.mnist_loader import load_data
-    (X, y), _, (X_test, y_test) = load_data(mnist_dir)
+def test_sparse_and_dense_paths_agree_on_mnist(mnist):
+    (X, y), _, (X_test, y_test) = mnist
     results = {}
     for sparse in (True, False):
         net = seeded(network.Network, [784, 30, 10], 0, sparse=sparse)

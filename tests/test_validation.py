@@ -10,7 +10,6 @@ import pytest
 import fastnet.network as network
 from fastnet import _data
 from fastnet.errors import TrainingDivergedError
-from fastnet.mnist_loader import load_data
 
 rng = np.random.default_rng(0)
 X = rng.random((12, 4))
@@ -196,8 +195,8 @@ def test_overflowing_training_stops_naming_the_epoch_and_a_smaller_eta():
     assert issubclass(TrainingDivergedError, FloatingPointError)
 
 
-def test_chapters_eta_100_saturates_without_diverging_or_warning(mnist_dir):
-    (images, labels), _, _ = load_data(mnist_dir)
+def test_chapters_eta_100_saturates_without_diverging_or_warning(mnist):
+    (images, labels), _, _ = mnist
     np.random.seed(0)
     random.seed(0)
     net = network.Network([784, 30, 10])
