@@ -11,12 +11,7 @@ import fastnet.network as network
 from fastnet import costs, inits, persist
 
 import naive
-from twins import chapter_lists, seeded
-
-
-def max_difference(a, b):
-    return max(np.abs(p - q).max() for p, q in zip(list(a.weights) + list(a.biases),
-                                                    list(b.weights) + list(b.biases)))
+from twins import chapter_lists, max_difference, seeded
 
 
 @st.composite

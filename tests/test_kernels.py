@@ -7,7 +7,7 @@ import fastnet.network as network
 from fastnet import _kernels
 
 import naive
-from twins import seeded
+from twins import chapter_lists, parameters, seeded
 
 SHAPES = [
     [1, 1],                 # one unit everywhere
@@ -23,12 +23,8 @@ def problem(sizes, n, seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, sizes[0]))
     labels = rng.integers(0, sizes[-1], n)
-    training = [(x.reshape(-1, 1), np.eye(sizes[-1])[[label]].T) for x, label in zip(X, labels)]
+    training = chapter_lists(X, labels, sizes[-1])
     return training, X, labels
-
-
-def parameters(net):
-    return list(net.weights) + list(net.biases)
 
 
 def assert_close(got, expected, atol):

@@ -8,11 +8,7 @@ from hypothesis import strategies as st
 import fastnet.network as network
 
 import naive
-from twins import chapter_lists, seeded
-
-
-def max_difference(a, b):
-    return max(np.abs(p - q).max() for p, q in zip(a.weights + a.biases, b.weights + b.biases))
+from twins import chapter_lists, max_difference, seeded
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,7 @@ import fastnet.network as network
 from fastnet import _sparse, _trainers, costs
 
 import naive
-from twins import chapter_lists, seeded
-
-
-def parameters(net):
-    return list(net.weights) + list(net.biases)
-
-
-def max_difference(a, b):
-    return max(np.abs(p - q).max() for p, q in zip(parameters(a), parameters(b)))
+from twins import chapter_lists, max_difference, seeded
 
 
 #: How the inputs' zeros are laid out: a fraction of zeros, or a pattern of rows.

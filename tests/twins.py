@@ -1,5 +1,5 @@
-"""Twins of a network: fastnet's and the reference's built from the same seeds, and data in
-the chapter's list format for both."""
+"""Twins of a network: fastnet's and the reference's built from the same seeds, how far apart
+their parameters are, and data in the chapter's list format for both."""
 import random
 
 import numpy as np
@@ -10,6 +10,16 @@ def seeded(cls, sizes, seed=0, **kwargs):
     np.random.seed(seed)
     random.seed(seed)
     return cls(sizes, **kwargs)
+
+
+def parameters(net):
+    """A network's weights then biases, as one list (fastnet's or the reference's)."""
+    return list(net.weights) + list(net.biases)
+
+
+def max_difference(a, b):
+    """The largest absolute difference between two networks' corresponding parameters."""
+    return max(np.abs(p - q).max() for p, q in zip(parameters(a), parameters(b)))
 
 
 def chapter_lists(X, y, n_outputs=10, one_hot=True):
