@@ -1,13 +1,12 @@
 """Fixtures shared by tests: ``fastnet`` run in this process, a network trained on MNIST for
 reading people's digits, and the page's server. MNIST read once (``mnist``) and its folder
 (``mnist_dir``) are in the root conftest.py, shared with bench/."""
-import random
 import threading
 
-import numpy as np
 import pytest
 
 from fastnet import cli, mnist_loader, network, server
+from twins import seeded
 
 #: Commands that read MNIST, so that ``run`` gives them the test's ``--data``.
 READS_MNIST = ("train", "evaluate", "experiments", "sweep")
@@ -37,9 +36,7 @@ def digit_net(mnist, tmp_path_factory):
     """``(net, path)``: a 784-30-10 network trained 3 epochs on the 50,000 training images
     (seed 0; about 93% of the test set right), and the model file it is saved in."""
     (X, y), _, _ = mnist
-    random.seed(0)
-    np.random.seed(0)
-    net = network.Network([784, 30, 10])
+    net = seeded(network.Network, [784, 30, 10], 0)
     for _ in net.train((X, y), 3, 10, 3.0, order=list(range(len(y)))):
         pass
     path = tmp_path_factory.mktemp("digit-net") / "net.npz"

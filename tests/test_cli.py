@@ -4,7 +4,6 @@ import gzip
 import io
 import importlib.util
 import json
-import random
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from commands import SMALL, epoch_lines
 from datafiles import idx_bytes, npy_bytes, write, zip_bytes
 from fastnet import cli, persist
 from fastnet.datasets import MNIST
+from twins import seeded
 
 
 def params(path):
@@ -118,9 +118,7 @@ def test_training_in_slices_for_progress_is_bit_identical():
     X, y = rng.random((1234, 6)), rng.integers(0, 3, 1234)
     nets, reports = [], []
     for progress in (None, reports.append):
-        random.seed(1)
-        np.random.seed(1)
-        nets.append(network.Network([6, 5, 3]))
+        nets.append(seeded(network.Network, [6, 5, 3], 1))
         list(nets[-1].train((X, y), 2, 7, 3.0, progress=progress))
     np.testing.assert_array_equal(nets[0].parameters, nets[1].parameters)
     first_epoch = reports[:len(reports) // 2]
@@ -180,9 +178,7 @@ def test_cost_is_the_mean_quadratic_cost():
 @pytest.fixture(scope="module")
 def model(mnist, tmp_path_factory):
     (X, y), _, _ = mnist
-    np.random.seed(0)
-    random.seed(0)
-    net = network.Network([784, 20, 10])
+    net = seeded(network.Network, [784, 20, 10], 0)
     net.SGD((X[:3000], y[:3000]), 2, 10, 3.0)
     path = tmp_path_factory.mktemp("model") / "model.npz"
     net.save(path)

@@ -1,12 +1,12 @@
 """A reader's subclass that replaces a step of the chapter's algorithm is honoured: training
 runs the chapter's algorithm in NumPy calling the replacement, and says so once."""
-import random
 import warnings
 
 import numpy as np
 import pytest
 
 import fastnet.network as network
+from twins import seeded
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(23, 5))
@@ -14,9 +14,7 @@ y = rng.integers(0, 3, 23)
 
 
 def trained(cls, eta=2.0, epochs=2, **kwargs):
-    np.random.seed(1)
-    random.seed(1)
-    net = cls([5, 4, 3], **kwargs)
+    net = seeded(cls, [5, 4, 3], 1, **kwargs)
     list(net.train((X, y), epochs, 7, eta))
     return net
 

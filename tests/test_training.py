@@ -16,6 +16,7 @@ import fastnet
 import fastnet.network as network
 from commands import SMALL, epoch_lines
 from fastnet import persist, training
+from twins import seeded
 
 
 def log_epochs(path):
@@ -56,9 +57,7 @@ def test_cost_init_lmbda_and_threads_reach_the_network(run, mnist, tmp_path):
                      "--init", "scaled", "--lmbda", "5", "--threads", "1", "--checkpoint", str(checkpoint))
     assert code == 0
     (X, y), _, test = mnist
-    random.seed(6)
-    np.random.seed(6)
-    net = network.Network([784, 10, 10], cost="cross-entropy", init="scaled")
+    net = seeded(network.Network, [784, 10, 10], 6, cost="cross-entropy", init="scaled")
     list(net.train((X[:600], y[:600]), 2, 10, 3.0, test_data=test, lmbda=5.0))
     saved = fastnet.load(checkpoint)
     assert saved.cost.name == "cross-entropy"
@@ -179,9 +178,7 @@ def test_a_new_run_does_not_overwrite_a_file_that_is_no_checkpoint(run, tmp_path
 def test_a_checkpoint_of_an_earlier_fastnet_without_a_record_still_resumes(run, tmp_path, mnist):
     """Checkpoints written before they carried their run: the options say how to go on."""
     (X, y), _, test = mnist
-    random.seed(0)
-    np.random.seed(0)
-    net = network.Network([784, 10, 10])
+    net = seeded(network.Network, [784, 10, 10], 0)
     order = list(range(600))
     next(net.train((X[:600], y[:600]), 1, 10, 3.0, test_data=test, order=order))
     persist.write(tmp_path / "old.npz", persist.checkpoint(net, 1, order))

@@ -1,7 +1,6 @@
 """Bad input at the public edge: a ValueError/TypeError naming the argument, the value and
 what was expected, before any kernel runs; divergence stops training; the sigmoid never
 overflows."""
-import random
 import warnings
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import fastnet.network as network
 from fastnet import _data
 from fastnet.errors import TrainingDivergedError
+from twins import seeded
 
 rng = np.random.default_rng(0)
 X = rng.random((12, 4))
@@ -197,9 +197,7 @@ def test_overflowing_training_stops_naming_the_epoch_and_a_smaller_eta():
 
 def test_chapters_eta_100_saturates_without_diverging_or_warning(mnist):
     (images, labels), _, _ = mnist
-    np.random.seed(0)
-    random.seed(0)
-    net = network.Network([784, 30, 10])
+    net = seeded(network.Network, [784, 30, 10], 0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         results = list(net.train((images[:2000], labels[:2000]), 2, 10, 100.0,
@@ -318,15 +316,11 @@ def test_float64_inputs_that_overflow_are_named_not_counted_as_class_0():
 def test_image_bytes_are_scaled_to_pixels_with_a_warning():
     images = np.random.default_rng(1).integers(0, 256, (20, 4), dtype=np.uint8)
     labels = np.arange(20) % 2
-    np.random.seed(2)
-    random.seed(2)
-    as_bytes = network.Network([4, 3, 2])
+    as_bytes = seeded(network.Network, [4, 3, 2], 2)
     with pytest.warns(UserWarning, match=r"training_data inputs are bytes 0..255 \(uint8\); "
                                          r"fastnet divided them by 255"):
         list(as_bytes.train((images, labels), 1, 5, 3.0))
-    np.random.seed(2)
-    random.seed(2)
-    as_pixels = network.Network([4, 3, 2])
+    as_pixels = seeded(network.Network, [4, 3, 2], 2)
     list(as_pixels.train((images / np.float32(255), labels), 1, 5, 3.0))
     np.testing.assert_array_equal(as_bytes.parameters, as_pixels.parameters)
 
