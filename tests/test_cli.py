@@ -5,7 +5,6 @@ import io
 import importlib.util
 import json
 import signal
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 import fastnet
 import fastnet.network as network
-from commands import SMALL, epoch_lines
+from commands import SMALL, epoch_lines, signalled_train
 from datafiles import idx_bytes, npy_bytes, write, zip_bytes
 from fastnet import cli, persist
 from fastnet.datasets import MNIST
@@ -97,15 +96,7 @@ def test_ctrl_c_in_the_first_epoch_saves_the_starting_point(run, tmp_path, monke
 
 def test_sigint_stops_a_real_run_with_a_checkpoint(mnist_dir, tmp_path):
     checkpoint = tmp_path / "ck.npz"
-    command = [sys.executable, "-m", "fastnet", "train", *SMALL, "--epochs", "100000",
-               "--data", str(mnist_dir), "--checkpoint", str(checkpoint)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout.readline().startswith("Epoch 0: ")
-            child.send_signal(signal.SIGINT)
-            _, err = child.communicate(timeout=60)
-        finally:
-            child.kill()
+    child, err = signalled_train(mnist_dir, signal.SIGINT, "--checkpoint", str(checkpoint))
     assert child.returncode == 130
     assert err.startswith("fastnet: interrupted; saved the state after ") and "Traceback" not in err
     net, epoch, order = persist.resume(checkpoint)

@@ -6,15 +6,13 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import fastnet
 import fastnet.network as network
-from commands import SMALL, epoch_lines
+from commands import SMALL, epoch_lines, signalled_train
 from fastnet import persist, training
 from twins import seeded
 
@@ -213,16 +211,8 @@ def test_ctrl_c_while_the_checkpoint_is_written_waits_for_the_log_line(run, tmp_
 @pytest.mark.parametrize("signum, checkpoint", [(signal.SIGTERM, None), (signal.SIGHUP, "ck.npz")])
 def test_sigterm_and_sighup_save_the_last_finished_epoch_like_ctrl_c(mnist_dir, tmp_path, signum, checkpoint):
     log = tmp_path / "log.jsonl"
-    command = [sys.executable, "-m", "fastnet", "train", *SMALL, "--epochs", "100000",
-               "--data", str(mnist_dir), "--log", str(log), *(["--checkpoint", checkpoint] if checkpoint else [])]
-    with subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as child:
-        try:
-            assert child.stdout.readline().startswith("Epoch 0: ")
-            child.send_signal(signum)
-            _, err = child.communicate(timeout=60)
-        finally:
-            child.kill()
+    child, err = signalled_train(mnist_dir, signum, "--log", str(log),
+                                 *(["--checkpoint", checkpoint] if checkpoint else []), cwd=tmp_path)
     saved = checkpoint or "fastnet-checkpoint.npz"
     epoch = saved_epoch(tmp_path / saved)
     assert child.returncode == 128 + signum
