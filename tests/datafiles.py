@@ -1,8 +1,10 @@
 """Builders of data files for the reader and data-set tests, honest and hostile."""
 import gzip
 import io
+import struct
 import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -42,6 +44,15 @@ def zip_bytes(members, flag=0, method=None):
                 content[start + method_at:start + method_at + 2] = method.to_bytes(2, "little")
             start = content.find(signature, start + 1)
     return bytes(content)
+
+
+def png_declaring(width, height):
+    """A PNG of a few dozen bytes whose header declares ``width`` x ``height`` pixels."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))
 
 
 def write(path, content, gzipped=False):

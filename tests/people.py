@@ -1,7 +1,17 @@
 """MNIST test digits re-drawn as people hand them over: dark ink on light paper, larger than
 28x28, somewhere on a bigger canvas, with noise and, for photos, uneven light."""
+import io
+
 import numpy as np
 from PIL import Image
+
+
+def encoded(array, format="PNG", **options):
+    """``array`` (8-bit gray) as the bytes of an image file in ``format`` (Pillow's
+    ``save`` ``options``, such as a JPEG's quality)."""
+    stream = io.BytesIO()
+    Image.fromarray(array).save(stream, format, **options)
+    return stream.getvalue()
 
 
 def enlarged(pixels, height):

@@ -10,12 +10,12 @@ import shutil
 import numpy as np
 import pytest
 
+from datafiles import png_declaring
 from fastnet import reading
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
 people = pytest.importorskip("people")
-from test_images import png_declaring  # noqa: E402  (after the skips: needs Pillow)
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--no-first-run", "--disable-background-networking", "--disable-component-update",

@@ -13,7 +13,7 @@ import pytest
 import fastnet
 import fastnet.network as network
 from commands import SMALL, epoch_lines, signalled_train
-from datafiles import idx_bytes, npy_bytes, write, zip_bytes
+from datafiles import idx_bytes, npy_bytes, png_declaring, write, zip_bytes
 from fastnet import cli, persist
 from fastnet.datasets import MNIST
 from twins import seeded
@@ -240,7 +240,8 @@ def test_read_prints_just_the_digits_of_one_image(run, digit_net, mnist, tmp_pat
 def test_a_decompression_bomb_is_one_line_error(run, model, tmp_path, side):
     """A 65-byte PNG that declares 30000x30000 pixels (Pillow alone raises its own traceback),
     or 10000x10000 (Pillow alone warns)."""
-    from test_images import png_declaring
+    pytest.importorskip("PIL.Image")
+    pytest.importorskip("scipy.ndimage")
     (tmp_path / "bomb.png").write_bytes(png_declaring(side, side))
     for command in ("predict", "read"):
         code, out, err = run(command, str(model), str(tmp_path / "bomb.png"))

@@ -1,34 +1,19 @@
 """Preparing people's images like MNIST's digits (fastnet.images), and ``fastnet predict`` on
 MNIST test digits re-drawn the way people hand digits over."""
 import io
-import struct
 import sys
-import zlib
 
 import numpy as np
 import pytest
 
+from datafiles import png_declaring
 from fastnet import cli, images
 from fastnet.errors import FastnetFileError
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
 people = pytest.importorskip("people")  # tests/people.py; needs Pillow
-
-
-def png_declaring(width, height):
-    """A PNG of a few dozen bytes whose header declares ``width`` x ``height`` pixels."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
-            + chunk(b"IEND", b""))
-
-
-def encoded(array, format="PNG", **options):
-    stream = io.BytesIO()
-    Image.fromarray(array).save(stream, format, **options)
-    return stream.getvalue()
+from people import encoded  # noqa: E402  (after the skips: needs Pillow)
 
 
 def ink_box(pixels):

@@ -1,6 +1,5 @@
 """Reading numbers (fastnet.reading): segmentation into digits, and digit accuracy on
 numbers written with MNIST test digits."""
-import io
 
 import numpy as np
 import pytest
@@ -10,12 +9,7 @@ from fastnet import images, reading
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
 people = pytest.importorskip("people")
-
-
-def png(gray):
-    stream = io.BytesIO()
-    Image.fromarray(gray).save(stream, "PNG")
-    return stream.getvalue()
+from people import encoded  # noqa: E402  (after the skips: needs Pillow)
 
 
 def numbers(X, y, rng, count, **style):
@@ -24,7 +18,7 @@ def numbers(X, y, rng, count, **style):
     written = []
     for _ in range(count):
         chosen = rng.choice(len(y), rng.integers(3, 9), replace=False)
-        image = png(people.written_number(X[chosen], rng, **style))
+        image = encoded(people.written_number(X[chosen], rng, **style))
         written.append((image, "".join(map(str, y[chosen])), chosen))
     return written
 
@@ -138,7 +132,7 @@ def test_digits_come_left_to_right_with_boxes_in_the_images_pixels(digit_net, mn
     inks = [people.enlarged(X[index], 80 + 30 * (n % 2)) for n, index in enumerate(chosen)]
     small = written(*inks, gap=40)
     large = np.kron(small, np.ones((6, 6), dtype=np.uint8))
-    digits = reading.read_number(net, png(large))
+    digits = reading.read_number(net, encoded(large))
     assert [d.digit for d in digits] == list(np.argmax(net.feedforward(X[chosen].T), axis=0))
     left = 40
     for digit, ink in zip(digits, inks):
@@ -153,11 +147,11 @@ def test_digits_come_left_to_right_with_boxes_in_the_images_pixels(digit_net, mn
 def test_one_digit_reads_like_predict(digit_net, mnist):
     net, _ = digit_net
     _, _, (X, _) = mnist
-    image = png(people.redrawn_digit(X[7], np.random.default_rng(7)))
+    image = encoded(people.redrawn_digit(X[7], np.random.default_rng(7)))
     [digit] = reading.read_number(net, image)
     np.testing.assert_allclose(digit.pixels, images.prepare(image), atol=1e-6)
 
 
 def test_a_blank_page_is_an_error():
     with pytest.raises(ValueError, match="no ink found"):
-        reading.read_number(None, png(np.full((100, 300), 240, dtype=np.uint8)))
+        reading.read_number(None, encoded(np.full((100, 300), 240, dtype=np.uint8)))

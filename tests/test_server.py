@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from datafiles import png_declaring
 from fastnet import cli, reading
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
 people = pytest.importorskip("people")
-from test_images import encoded, png_declaring  # noqa: E402  (after the skips: needs Pillow)
+from people import encoded  # noqa: E402  (after the skips: needs Pillow)
 
 def request(httpd, method, path, body=None, headers=None):
     """``(status, JSON or text)`` of one request to ``httpd``."""
