@@ -12,6 +12,7 @@ import pytest
 
 from datafiles import png_declaring
 from fastnet import reading
+from needs import needed
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
@@ -24,11 +25,8 @@ WAIT = 30  # seconds for the page to show an answer
 
 
 def missing(what):
-    message = (f"the browser test needs {what} "
-               f"(Debian: apt-get install chromium chromium-driver; pip install selenium)")
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    needed(f"the browser test needs {what} "
+           f"(Debian: apt-get install chromium chromium-driver; pip install selenium)")
 
 
 @pytest.fixture(scope="module")

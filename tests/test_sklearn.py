@@ -1,7 +1,6 @@
 """fastnet.sklearn.NetworkClassifier: scikit-learn's estimator checks, pipelines, grid
 searches (also on a Dask cluster), labels of any type, pickling and determinism."""
 import importlib
-import os
 import pickle
 import random
 import sys
@@ -10,17 +9,16 @@ import warnings
 import numpy as np
 import pytest
 
+from needs import needed
+
 
 def require(module):
     """Import an optional dependency: under CI a missing one fails, elsewhere it skips."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        message = (f"{module} is not installed: pip install -e '.[sklearn,distributed]' "
-                   f"(CI installs both)")
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message, allow_module_level=True)
+        needed(f"{module} is not installed: pip install -e '.[sklearn,distributed]' "
+               f"(CI installs both)")
 
 
 require("sklearn")
