@@ -41,6 +41,11 @@ def count(name, minimum=1):
     return argument(int, functools.partial(_data.check_positive_int, name, minimum=minimum))
 
 
+#: Seeds one command may name: far beyond any sweep, so that a typo such as 0-4294967295
+#: is an error, not a list that exhausts memory.
+MAX_SEEDS = 1_000_000
+
+
 def _seed_list(text):
     """Seeds from text such as ``0-19``, ``0,1,2`` or ``0-4,10`` (ranges include both ends).
 
@@ -53,13 +58,16 @@ def _seed_list(text):
             raise ValueError(f"seeds must be integers or ranges such as 0-19, 0,1,2 or 0-4,10; "
                              f"got {text!r}")
         ranges.append(range(int(match[1]), int(match[2] or match[1]) + 1))
-    seeds = []
+    count = 0
     for each in ranges:
         if each[-1] > _data.MAX_SEED:
             first = max(each.start, _data.MAX_SEED + 1)
-            _data.check_seed(f"seeds[{len(seeds) + first - each.start}]", first)
-        seeds += each
-    return seeds
+            _data.check_seed(f"seeds[{count + first - each.start}]", first)
+        count += len(each)
+    if count > MAX_SEEDS:
+        raise ValueError(f"seeds {text!r} name {count:,} seeds; a command takes at most "
+                         f"{MAX_SEEDS:,}")
+    return [seed for each in ranges for seed in each]
 
 
 def _percent(value):

@@ -55,6 +55,7 @@ def test_seeds_and_the_new_training_options_are_checked(run, tmp_path, argv, mes
     ("7,99999999999-99999999999999", "seeds[1] must be an integer from 0 to 2**32 - 1, "
                                      "got 99999999999"),
     ("0,4294967294-4294967297", "seeds[3] must be an integer from 0 to 2**32 - 1, got 4294967296"),
+    ("0-4294967295", "seeds '0-4294967295' name 4,294,967,296 seeds; a command takes at most 1,000,000"),
 ])
 @pytest.mark.parametrize("command", ["experiments", "sweep"])
 def test_a_range_of_seeds_is_bounded_before_it_is_expanded(run, tmp_path, command, seeds, message):
