@@ -239,24 +239,24 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
         on_start(len(todo))
     if not todo:
         log(f"sweep: all {len(runs)} runs are already in {out}")
-    else:
-        skipped = len(runs) - len(todo)
-        what = f"{len(todo)} runs" + (f" ({skipped} of {len(runs)} are already in {out})"
-                                      if skipped else "")
-        with _appending(out) as append, _engine(what, client, scheduler, workers, log) as train:
-            def finished(record):
-                append(record)
-                done[record_key(record)] = record
-                if on_result is not None:
-                    on_result(record)
-            try:
-                train(todo, training, test, finished)
-            except KeyboardInterrupt:
-                left = len(missing(todo, n, done.values() if out is None else load_records(out)))
-                log(f"sweep: interrupted after {len(todo) - left} of the {len(todo)} runs" + (
-                    f"; they are in {out}, and the same sweep again trains the other {left}"
-                    if out is not None else ""))
-                raise
+        return [done[_run_key(each, n)] for each in runs]
+    skipped = len(runs) - len(todo)
+    what = f"{len(todo)} runs" + (f" ({skipped} of {len(runs)} are already in {out})"
+                                  if skipped else "")
+    with _appending(out) as append, _engine(what, client, scheduler, workers, log) as train:
+        def finished(record):
+            append(record)
+            done[record_key(record)] = record
+            if on_result is not None:
+                on_result(record)
+        try:
+            train(todo, training, test, finished)
+        except KeyboardInterrupt:
+            left = len(missing(todo, n, done.values() if out is None else load_records(out)))
+            log(f"sweep: interrupted after {len(todo) - left} of the {len(todo)} runs" + (
+                f"; they are in {out}, and the same sweep again trains the other {left}"
+                if out is not None else ""))
+            raise
     return [done[_run_key(each, n)] for each in runs]
 
 
