@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastnet import cli, experiments, mnist_loader, network, sweep
+from fastnet import cli, experiments, network, sweep
 
 ONLY = ["30-hidden", "30-hidden-eta100", "sweep-eta1"]
 SEEDS = [0, 1]
@@ -33,9 +33,9 @@ def _table_rows(text):
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    (X, y), _, test = mnist_loader.load_data(mnist_dir)
-    return (X, y), test
+def training_and_test(mnist):
+    training, _, test = mnist
+    return training, test
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,9 @@ def command_output(mnist_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runner_results(mnist):
+def runner_results(training_and_test):
     """The runner's numbers for the same setting, trained serially in this process."""
-    (X, y), test = mnist
+    (X, y), test = training_and_test
     return experiments.run([experiments.BY_NAME[name] for name in ONLY],
                            (X[:LIMIT], y[:LIMIT]), test, SEEDS, EPOCHS, workers=0, log=print)
 
@@ -148,8 +148,8 @@ def test_bad_options_are_named(option, value, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_no_hidden_layer_trains_on_the_engine_and_beats_chance(mnist):
-    (X, y), test = mnist
+def test_no_hidden_layer_trains_on_the_engine_and_beats_chance(training_and_test):
+    (X, y), test = training_and_test
     training = (X[:10_000], y[:10_000])
     results = experiments.run([experiments.BY_NAME["no-hidden"]], training, test, [0], 5,
                               workers=0, log=print)

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet import arguments, cli, mnist_loader, network, sweep, sweep_report
+from fastnet import arguments, cli, network, sweep, sweep_report
 from fastnet.errors import FastnetFileError
+from needs import needed
 
 LIMIT = 600
 SMALL = dict(epochs=[2], seeds=[0, 1, 2])
@@ -47,8 +48,8 @@ def lines_of(path):
 
 
 @pytest.fixture(scope="module")
-def mnist(mnist_dir):
-    (X, y), _, test = mnist_loader.load_data(mnist_dir)
+def sweep_data(mnist):
+    (X, y), _, test = mnist
     return (X[:LIMIT], y[:LIMIT]), test
 
 
@@ -58,10 +59,7 @@ def distributed():
     try:
         import distributed
     except ImportError:
-        message = "dask[distributed] is not installed: pip install -e '.[distributed]'"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        needed("dask[distributed] is not installed: pip install -e '.[distributed]'")
     return distributed
 
 
@@ -73,14 +71,14 @@ def client(distributed):
 
 
 @pytest.fixture(scope="module")
-def serial(mnist):
+def serial(sweep_data):
     """``runs`` -> their records, trained one after another in this process."""
     cache = {}
 
     def serial(runs):
         missing = [run for run in runs if run not in cache]
         if missing:
-            cache.update(zip(missing, sweep.run(missing, *mnist, workers=0, log=print)))
+            cache.update(zip(missing, sweep.run(missing, *sweep_data, workers=0, log=print)))
         return [cache[run] for run in runs]
     return serial
 
@@ -126,30 +124,30 @@ def test_bad_settings_are_named(arguments, error, message):
 
 # -- one run: exactly `fastnet train --seed` ---------------------------------------------
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_a_run_is_fastnet_train_bit_for_bit(mnist, mnist_dir, tmp_path, capsys, dtype):
+def test_a_run_is_fastnet_train_bit_for_bit(sweep_data, mnist_dir, tmp_path, capsys, dtype):
     code = cli.main(["train", "--sizes", "784,20,10", "--epochs", "2", "--eta", "3.0", "--seed", "4",
                      "--dtype", dtype, "--limit", str(LIMIT), "--data", str(mnist_dir),
                      "--checkpoint", str(tmp_path / "alone.npz")])
     assert code == 0
     printed = [int(c) for c in re.findall(r"^Epoch \d+: (\d+) / 10000", capsys.readouterr().out, re.M)]
-    record = sweep.train_run(sweep.Run((784, 20, 10), 3.0, 10, 2, dtype, seed=4), *mnist)
+    record = sweep.train_run(sweep.Run((784, 20, 10), 3.0, 10, 2, dtype, seed=4), *sweep_data)
     assert record["correct"] == printed and len(printed) == 2
     assert record["parameters_sha256"] == sweep.parameters_sha256(fastnet.load(tmp_path / "alone.npz"))
     assert (record["training_images"], record["total"]) == (LIMIT, 10_000)
     assert list(record) == list(sweep.RECORD_FIELDS)
 
 
-def test_the_next_chapters_settings_reach_the_engine(mnist):
+def test_the_next_chapters_settings_reach_the_engine(sweep_data):
     settings = dict(cost="cross-entropy", init="scaled")
     random.seed(2)
     np.random.seed(2)
     net = network.Network([784, 20, 10], **settings)
-    alone = [result.correct for result in net.train(*mnist[:1], 2, 10, 0.5, mnist[1], lmbda=5.0)]
+    alone = [result.correct for result in net.train(*sweep_data[:1], 2, 10, 0.5, sweep_data[1], lmbda=5.0)]
     record = sweep.train_run(sweep.Run((784, 20, 10), 0.5, 10, 2, seed=2, lmbda=5.0, **settings),
-                             *mnist)
+                             *sweep_data)
     assert record["correct"] == alone
     assert record["parameters_sha256"] == sweep.parameters_sha256(net)
-    chapters = sweep.train_run(sweep.Run((784, 20, 10), 0.5, 10, 2, seed=2), *mnist)
+    chapters = sweep.train_run(sweep.Run((784, 20, 10), 0.5, 10, 2, seed=2), *sweep_data)
     assert chapters["parameters_sha256"] != record["parameters_sha256"]
 
 
@@ -161,12 +159,12 @@ def test_local_cluster_workers_run_one_kernel_thread_each(client):
     assert set(client.nthreads().values()) == {1}
 
 
-def test_a_sweep_on_a_local_cluster_equals_the_serial_runs(client, mnist, serial, tmp_path):
+def test_a_sweep_on_a_local_cluster_equals_the_serial_runs(client, sweep_data, serial, tmp_path):
     runs = sweep.grid([(784, 10, 10), (784, 20, 10)], [3.0], dtype=["float64", "float32"], **SMALL)
     runs += sweep.grid([(784, 10, 10)], [0.5], cost=["cross-entropy"], init=["scaled"],
                        lmbda=[5.0], **SMALL)
     notes = []
-    records = sweep.run(runs, *mnist, client=client, out=tmp_path / "runs.jsonl", log=notes.append)
+    records = sweep.run(runs, *sweep_data, client=client, out=tmp_path / "runs.jsonl", log=notes.append)
     assert identical(records, serial(runs))
     assert [(r.sizes, r.dtype, r.cost, r.seed) for r in runs] == [   # returned in the grid's order
         (tuple(r["sizes"]), r["dtype"], r["cost"], r["seed"]) for r in records]
@@ -175,7 +173,7 @@ def test_a_sweep_on_a_local_cluster_equals_the_serial_runs(client, mnist, serial
     assert sorted(map(sweep.record_key, in_file)) == sorted(map(sweep.record_key, records))
 
 
-def test_a_worker_killed_mid_sweep_has_its_run_retried(client, mnist, serial, tmp_path):
+def test_a_worker_killed_mid_sweep_has_its_run_retried(client, sweep_data, serial, tmp_path):
     runs = sweep.grid([(784, 30, 10)], [3.0], epochs=[3], seeds=range(8))
     pids = client.run(os.getpid)
     killed = []
@@ -186,7 +184,7 @@ def test_a_worker_killed_mid_sweep_has_its_run_retried(client, mnist, serial, tm
             os.kill(pids[busy], signal.SIGKILL)
             killed.append(pids[busy])
 
-    records = sweep.run(runs, *mnist, client=client, out=tmp_path / "runs.jsonl",
+    records = sweep.run(runs, *sweep_data, client=client, out=tmp_path / "runs.jsonl",
                         on_result=kill_a_busy_worker)
     with pytest.raises(ProcessLookupError):
         os.kill(killed[0], 0)
@@ -228,7 +226,7 @@ def scheduler_address(distributed, tmp_path):
 
 
 def test_fastnet_sweep_on_a_scheduler_and_workers_started_apart(
-        scheduler_address, mnist, mnist_dir, serial, tmp_path, capsys):
+        scheduler_address, sweep_data, mnist_dir, serial, tmp_path, capsys):
     out = tmp_path / "runs.jsonl"
     code = cli.main(["sweep", "--scheduler", scheduler_address, "--sizes", "784,10,10", "784,20,10",
                      "--eta", "3", "--epochs", "2", "--seeds", "0-2", "--limit", str(LIMIT),
@@ -280,13 +278,13 @@ def test_ctrl_c_keeps_finished_runs_and_the_same_command_trains_only_the_others(
     assert sorted(record["seed"] for record in lines_of(out)) == list(range(12))
 
 
-def test_a_line_cut_short_is_dropped_and_a_foreign_line_is_an_error(mnist, tmp_path):
+def test_a_line_cut_short_is_dropped_and_a_foreign_line_is_an_error(sweep_data, tmp_path):
     out = tmp_path / "runs.jsonl"
     runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0, 1])
-    first = sweep.run(runs[:1], *mnist, out=out, workers=0, log=print)
+    first = sweep.run(runs[:1], *sweep_data, out=out, workers=0, log=print)
     out.write_text(out.read_text() + '{"sizes": [784, 10')            # the process died writing
     assert sweep.load_records(out) == first
-    sweep.run(runs, *mnist, out=out, workers=0, log=print)
+    sweep.run(runs, *sweep_data, out=out, workers=0, log=print)
     assert [record["seed"] for record in lines_of(out)] == [0, 1]
     out.write_text(out.read_text() + "hello\n")
     with pytest.raises(FastnetFileError, match=f"{out}, line 3: not a sweep record"):
@@ -295,7 +293,7 @@ def test_a_line_cut_short_is_dropped_and_a_foreign_line_is_an_error(mnist, tmp_p
 
 # -- without Dask ---------------------------------------------------------------------------
 def test_without_dask_the_same_grid_runs_serially_and_says_so_first(
-        mnist, mnist_dir, serial, tmp_path, capsys, monkeypatch):
+        sweep_data, mnist_dir, serial, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)          # makes `import distributed` fail
     out = tmp_path / "runs.jsonl"
     code = cli.main(["sweep", "--sizes", "784,10,10", "--eta", "3", "--epochs", "2", "--seeds",
