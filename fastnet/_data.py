@@ -177,10 +177,9 @@ def _first_not_finite(name, values):
     TypeError naming ``name`` if they are not real numbers."""
     if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
         raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
-    finite = np.isfinite(values)
-    if finite.all():
-        return None
-    return tuple(int(i) for i in np.argwhere(~finite)[0])
+    if values.size == 0 or np.isfinite(values.min()) and np.isfinite(values.max()):
+        return None   # min and max are NaN if any value is: no n-sized mask in the common case
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
 def check_finite(name, X):

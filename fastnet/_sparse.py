@@ -4,10 +4,11 @@ An MNIST image has 150 non-zero pixels of 784 on average, and a multiply-add by 
 pixel changes nothing: skipping it is exact (only the order of additions changes).
 
 Layout:
-- the inputs as CSR, made once per call (``to_csr``); each mini-batch is then gathered
-  pixel by pixel (``_by_pixel``): the pixels any of its samples has, each with the
-  samples having it, so that a pixel's weights are loaded once per mini-batch for all
-  of them (a mini-batch of 10 MNIST images touches 382 distinct pixels);
+- the inputs as CSR, made once per call (``to_csr``); a sample's pixels are visited in
+  blocks of up to 4 vectors of neurons, the block's sums in registers (``_forward_block``)
+  and its weights stepped in place (``_update_block``): a block of a mini-batch's pixels'
+  weights (a mini-batch of 10 MNIST images touches 382 distinct pixels) stays in L2
+  between the update of one mini-batch and the forward pass of the next;
 - the first layer's weights as a transposed mirror ``WT`` (one row of ``Hp`` numbers per
   pixel, its ``H`` neurons padded to whole vectors): a pixel's weights are contiguous.
   ``mirror`` fills it (and a padded copy of the output layer) from the network when an
