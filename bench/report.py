@@ -50,9 +50,10 @@ def main(path):
     infos = [b["extra_info"] for b in data["benchmarks"]]
     runs = [i for i in infos if i.get("kind") == "epoch"]
     cpu = data["machine_info"].get("cpu", {}).get("brand_raw", "")
-    print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of interleaved "
-          f"repeats in one process, timed on a subsample and scaled), {os.cpu_count()} cores, {cpu}.")
+    print(f"{os.cpu_count()} cores, {cpu}.")
     if runs:
+        print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of "
+              f"interleaved repeats in one process, timed on a subsample and scaled).")
         first = runs[0]
         print(f"BLAS: {first['blas']}; numpy's large matrix product in the same run: "
               f"{first['gemm_flops'] / 1e9:.0f} GFLOP/s (the GEMM peak below, per dtype).")
@@ -79,6 +80,13 @@ def main(path):
             print(f"\nTwo default `fastnet train` jobs at once ({info['epochs']} epochs, "
                   f"{info['images']:,} images): alone {info['alone']:.2f} s, together "
                   f"{info['together']:.2f} s each at most: {verdict(info['ratio'], 3, most=True)}")
+        elif kind == "sweep":
+            print(f"\nA sweep of {info['runs']} runs (784-30-10, {info['epochs']} epochs, "
+                  f"{info['images']:,} images), `fastnet sweep` as a whole command: on its local "
+                  f"cluster {info['cluster']:.2f} s, one after another {info['serial']:.2f} s: "
+                  f"{verdict(info['speedup'], 1.7)}; the same runs as two serial sweeps side by "
+                  f"side, no Dask, {info['halves']:.2f} s: {info['ceiling']:.2f}x, the most two "
+                  f"processes gain on this machine")
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
                   f"{info['threads']} kernel thread{'s' if info['threads'] != 1 else ''}) with a busy Python thread in the process: "
