@@ -3,7 +3,7 @@
 MNIST scaled the ink's bounding box to fit 20x20 (aspect kept, anti-aliased) and placed it in
 28x28 with its centre of mass at the centre. A person's image is read the same way:
 
-    gray = open_gray(path_or_bytes)      # 2-D, 0 black .. 1 white, transparency over white
+    gray, scale, size = open_gray(path_or_bytes)   # 2-D, 0 black .. 1 white, at most 1024 a side
     ink = find_ink(gray)                 # ink strength 0..1 on clean paper, and its pieces
     pixels = mnist_pixels(ink.strength)  # (784,) float32 in [0, 1], like the loader's
 
@@ -21,6 +21,8 @@ import numpy as np
 
 from fastnet.errors import FastnetFileError, install_hint
 
+#: What is read: raster formats only (EPS, for one, would be run by Ghostscript).
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 MAX_PIXELS = 50_000_000   # a 48-megapixel phone photo passes; a decompression bomb does not
 MAX_SIDE = 20_000         # nor does a 1 x 40,000,000 strip
 WORKING_SIDE = 1024       # larger images are shrunk to this on reading: 20x20 needs no more
@@ -37,6 +39,14 @@ INSTALL_HINT = install_hint("image")
 
 class ImageTooLargeError(FastnetFileError):
     """An image that declares more pixels than fastnet reads (a decompression bomb?)."""
+
+
+class Gray(NamedTuple):
+    """What ``open_gray`` read: ``pixels`` (2-D float32, 0 black .. 1 white), ``scale`` (the
+    original's size over the array's) and ``size``, the original's ``(width, height)``."""
+    pixels: np.ndarray
+    scale: float
+    size: tuple
 
 
 class Ink(NamedTuple):
@@ -66,10 +76,11 @@ def libraries():
 
 # -- reading a file: bounded, any mode, to grayscale ------------------------------------------
 def open_gray(source, name=None):
-    """``(gray, scale)``: the image in ``source`` (a path, or the bytes of an image file) as a
-    2-D float32 array, 0 black .. 1 white, transparency composited over white, shrunk to at
-    most ``WORKING_SIDE`` pixels a side; ``scale`` is the original's size over the array's.
-    ``name`` names the image in errors (default: the path, or "image").
+    """A ``Gray``: the image in ``source`` (a path, or the bytes of an image file in one of
+    ``FORMATS``) as a 2-D float32 array, 0 black .. 1 white, transparency composited over
+    white, upright, shrunk to at most ``WORKING_SIDE`` pixels a side; with its ``scale`` (the
+    original's size over the array's) and the original's upright ``size``. ``name`` names the
+    image in errors (default: the path, or "image").
 
     Refused before decoding, with an ImageTooLargeError (a FastnetFileError): more than
     ``MAX_PIXELS`` pixels or a side over ``MAX_SIDE`` (a PNG of a few dozen bytes can declare
@@ -82,24 +93,29 @@ def open_gray(source, name=None):
         if not stream.is_file():
             raise FastnetFileError(f"{name}: no such image file")
     try:
-        with Image.open(stream) as image:
+        with Image.open(stream, formats=FORMATS) as image:
             _check_size(name, image.size)
-            side = max(image.size)
+            size, side = image.size, max(image.size)
             shrink = max(1.0, side / WORKING_SIDE)
-            image.draft(None, (int(image.width / shrink), int(image.height / shrink)))  # JPEG: small
-            gray = _gray(_upright(image))
+            image.draft(None, (max(1, int(image.width / shrink)),   # JPEG: decoded small
+                               max(1, int(image.height / shrink))))
+            decoded = image.size
+            upright = _upright(image)
+            if upright.size != decoded:   # turned a quarter (EXIF)
+                size = size[::-1]
+            gray = _gray(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLargeError(f"{name}: refused: it declares more than "
                                  f"{Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?); "
                                  f"fastnet reads at most {MAX_PIXELS:,}") from None
     except Image.UnidentifiedImageError:
-        raise FastnetFileError(f"{name}: not an image file Pillow can read "
-                               f"(cannot identify image file)") from None
+        raise FastnetFileError(f"{name}: not an image fastnet reads (it reads "
+                               f"{', '.join(FORMATS)})") from None
     except FastnetFileError:
         raise
     except Exception as error:  # Pillow's decoders raise many types on broken files
         raise FastnetFileError(f"{name}: cannot read the image: {error}") from error
-    return _shrunk(Image, gray, side)
+    return Gray(*_shrunk(Image, gray, side), size)
 
 
 def refuse_bombs_quietly():

@@ -63,14 +63,13 @@ def read_number(net, source, name=None):
     """The digits written in ``source`` (an image file's path or bytes), left to right, as
     a list of ``Digit``. ``net`` is a trained 784-input, 10-output ``Network``. A blank
     image is a ValueError; an unreadable one a FastnetFileError."""
-    gray, scale = images.open_gray(source, name)
+    gray, scale, size = images.open_gray(source, name)
     ink = images.find_ink(gray)
     pieces = segment(ink)
     pixels = np.stack([images.mnist_pixels(piece.ink(ink)) for piece in pieces])
     outputs = net.outputs(pixels)
-    height, width = gray.shape
     return [Digit(int(np.argmax(activations)), float(np.max(activations)),
-                  _box(piece, scale, width, height), activations, digit_pixels)
+                  _box(piece, scale, size), activations, digit_pixels)
             for piece, activations, digit_pixels in zip(pieces, outputs, pixels)]
 
 
@@ -102,14 +101,21 @@ def _overlap(a, b):
     return min(a.right, b.right) - max(a.left, b.left)
 
 
+def _gap(a, b):
+    """How far apart two boxes are: the larger of the columns and the rows between them."""
+    return max(-_overlap(a, b), max(a.top, b.top) - min(a.bottom, b.bottom), 0)
+
+
 def _merge_stacked(pieces, line):
     """Pieces one above the other (overlapping by ``STACKED`` of the narrower's width, one of
-    them shorter than ``SHORT`` lines) merged: a broken 5, the halves of a broken 8."""
+    them shorter than ``SHORT`` lines, within ``NEAR`` lines) merged: a broken 5, the halves
+    of a broken 8."""
     merged = []
     for piece in sorted(pieces, key=lambda piece: piece.left):
         for index, other in enumerate(merged):
             if (_overlap(piece, other) >= STACKED * min(piece.width, other.width)
-                    and min(piece.height, other.height) < SHORT * line):
+                    and min(piece.height, other.height) < SHORT * line
+                    and _gap(piece, other) <= NEAR * line):
                 merged[index] = _union(other, piece)
                 break
         else:
@@ -123,7 +129,7 @@ def _merge_dots(pieces, line):
     dots = [p for p in pieces if p.height < DOT * line and p.width < DOT * line]
     digits = [p for p in pieces if p not in dots]
     for dot in dots:
-        gaps = [max(-_overlap(dot, digit), 0) for digit in digits]
+        gaps = [_gap(dot, digit) for digit in digits]
         if gaps and min(gaps) <= NEAR * line:
             nearest = int(np.argmin(gaps))
             digits[nearest] = _union(digits[nearest], dot)
@@ -141,8 +147,10 @@ def _split(ink, piece, line):
     step = piece.width / count
     cuts = [0]
     for expected in step * np.arange(1, count):
-        near = np.arange(max(cuts[-1] + 1, round(expected - step / 3)), round(expected + step / 3) + 1)
-        cuts.append(int(near[np.lexsort((np.abs(near - expected), column_ink[near]))[0]]))
+        near = np.arange(max(cuts[-1] + 1, round(expected - step / 3)),
+                         min(piece.width - 1, round(expected + step / 3)) + 1)
+        if near.size:   # none in a piece a few pixels high (the line is that high)
+            cuts.append(int(near[np.lexsort((np.abs(near - expected), column_ink[near]))[0]]))
     cuts.append(piece.width)
     parts = [_fit_rows(ink, piece._replace(left=piece.left + start, right=piece.left + end))
              for start, end in zip(cuts, cuts[1:])]
@@ -157,8 +165,10 @@ def _fit_rows(ink, piece):
     return piece._replace(top=piece.top + int(rows[0]), bottom=piece.top + int(rows[-1]) + 1)
 
 
-def _box(piece, scale, width, height):
-    """``piece``'s box in the original image's pixels (the image was shrunk by ``scale``)."""
-    return (int(piece.left * scale), int(piece.top * scale),
-            min(int(np.ceil(piece.right * scale)), int(np.ceil(width * scale))),
-            min(int(np.ceil(piece.bottom * scale)), int(np.ceil(height * scale))))
+def _box(piece, scale, size):
+    """``piece``'s box in the original image's pixels (the image, ``size`` = ``(width,
+    height)``, was shrunk by ``scale``), within the image."""
+    width, height = size
+    return (min(int(piece.left * scale), width - 1), min(int(piece.top * scale), height - 1),
+            min(int(np.ceil(piece.right * scale)), width),
+            min(int(np.ceil(piece.bottom * scale)), height))

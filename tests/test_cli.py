@@ -349,7 +349,7 @@ def test_bad_files_exit_2_with_one_line(run, model, tmp_path):
     ]
     if importlib.util.find_spec("PIL") is not None:
         cases.append((("predict", str(model), str(tmp_path / "not-an-image.png")),
-                      "cannot identify image file"))
+                      "not-an-image.png: not an image fastnet reads"))
     for argv, message in cases:
         code, out, err = run(*argv)
         assert code == 2 and err.count("\n") == 1 and message in err, (argv, err)

@@ -103,10 +103,28 @@ def test_a_large_photo_is_read_small_and_reports_its_scale(mnist, format):
     _, _, (X, _) = mnist
     gray = people.redrawn_digit(X[0], np.random.default_rng(0))
     large = np.kron(gray, np.ones((16, 16), dtype=np.uint8))
-    small, scale = images.open_gray(encoded(large, format))
+    small, scale, size = images.open_gray(encoded(large, format))
+    assert size == large.shape[::-1]
     assert max(small.shape) == images.WORKING_SIDE
     assert scale == pytest.approx(max(large.shape) / images.WORKING_SIDE)
     assert np.abs(images.prepare(encoded(large, format)) - images.prepare(encoded(gray, format))).mean() < 0.02
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG"])
+def test_a_strip_far_longer_than_wide_is_read(format):
+    strip = np.full((20_000, 10), 255, dtype=np.uint8)
+    strip[8_000:12_000] = 0
+    gray, scale, size = images.open_gray(encoded(strip, format))
+    assert size == (10, 20_000) and gray.shape == (images.WORKING_SIDE, 1)
+    assert gray[:300].min() > 0.9 and gray[500].max() < 0.1
+
+
+def test_size_is_the_upright_originals_when_exif_turns_it():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to view
+    stored = np.full((1200, 3000), 200, dtype=np.uint8)   # 3000 wide as stored, 1200 as viewed
+    gray, scale, size = images.open_gray(encoded(stored, "JPEG", exif=exif))
+    assert size == (1200, 3000) and gray.shape[0] > gray.shape[1]
 
 
 # -- what is not a digit ----------------------------------------------------------------------
@@ -136,9 +154,11 @@ def test_a_decompression_bomb_is_refused_before_decoding():
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"hello, not an image", "not an image file Pillow can read"),
+    (b"hello, not an image", "not an image fastnet reads"),
     (png_declaring(300, 200), "cannot read the image"),  # the header promises rows that never come
-    (b"", "not an image file Pillow can read"),
+    (b"", "not an image fastnet reads"),
+    # EPS is an image to Pillow, which renders it by running Ghostscript on it: never read
+    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n", "not an image fastnet reads"),
 ])
 def test_unreadable_images_are_file_errors(data, message):
     with pytest.raises(FastnetFileError, match=f"^digit.png: {message}"):

@@ -155,3 +155,27 @@ def test_one_digit_reads_like_predict(digit_net, mnist):
 def test_a_blank_page_is_an_error():
     with pytest.raises(ValueError, match="no ink found"):
         reading.read_number(None, encoded(np.full((100, 300), 240, dtype=np.uint8)))
+
+
+def test_a_mark_far_above_a_digit_is_not_part_of_it(fives):
+    five = fives[0]
+    page = written(five, gap=40, height=400)              # the 5 in rows 150-250
+    page[20:40, 60:80] = 0                               # a mark 110 rows above it
+    [piece] = reading.segment(ink_of(page))
+    assert piece.top >= 140
+
+
+def test_a_page_one_pixel_high_is_segmented_without_error():
+    row = np.full((1, 1024), 1.0, dtype=np.float32)
+    for left in range(50, 1000, 150):
+        row[0, left:left + 40] = 0.0
+    pieces = reading.segment(images.find_ink(row))
+    assert pieces and all(0 <= p.left < p.right <= 1024 for p in pieces)
+
+
+def test_boxes_lie_within_the_image(digit_net):
+    page = np.full((3000, 1001), 255, dtype=np.uint8)     # shrunk 2.93 times, not evenly
+    page[1000:2000, 850:1001] = 0                         # ink up to the right edge
+    for digit in reading.read_number(digit_net[0], encoded(page)):
+        left, top, right, bottom = digit.box
+        assert 0 <= left < right <= 1001 and 0 <= top < bottom <= 3000
