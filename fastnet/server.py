@@ -6,8 +6,11 @@
                   [10 floats], "pixels": [784 floats, the 28x28 image the network saw]}, ...]}
 
 Errors answer {"error": message}: 413 for a body over ``max_body`` bytes or an image over
-``images.MAX_PIXELS``, 415 for what is not an image, 422 for a blank one, 411 without a
-Content-Length, 404/405 elsewhere. No request stops the server.
+``images.MAX_PIXELS``, 415 for what is not an image (of ``images.FORMATS``), 422 for a blank
+one, 411 without a Content-Length, 400 for a Content-Length that is not a number of bytes,
+404 for other paths, 405 for PUT, DELETE and PATCH (other methods: the standard library's
+501). No request stops the server. At most ``reads`` images are read at once (a 200 KB PNG
+can need 1 GB to decode); more wait their turn.
 
 Python's own ``http.server.ThreadingHTTPServer``: the page is for one person on their own
 machine (bound to 127.0.0.1), two routes, no dependency to install, and each request gets a
@@ -15,28 +18,31 @@ thread so a slow upload does not hold up the drawing.
 """
 import json
 import sys
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
-from fastnet import images, reading
+from fastnet import _data, images, reading
 from fastnet.errors import FastnetFileError
 
 MAX_BODY = 16 * 2**20  # a phone photo fits; more is refused unread
 SOCKET_TIMEOUT = 30    # seconds a client may stall mid-request before it is dropped
+READS = 2              # images read at once
 
 
 class DigitServer(ThreadingHTTPServer):
     """Serves the page and ``POST /read`` for ``net`` on ``(host, port)`` (port 0: a free one;
-    ``server_address`` says which). Run ``serve_forever()``; stop with ``shutdown()`` and
-    ``server_close()``."""
+    ``server_address`` says which), reading at most ``reads`` images at once. Run
+    ``serve_forever()``; stop with ``shutdown()`` and ``server_close()``."""
     daemon_threads = True
 
-    def __init__(self, net, host="127.0.0.1", port=0, max_body=MAX_BODY):
+    def __init__(self, net, host="127.0.0.1", port=0, max_body=MAX_BODY, reads=READS):
         images.libraries()  # say now, not at the first request, if Pillow or SciPy is missing
         super().__init__((host, port), _Handler)
         self.net = net  # read from the request threads at once: Network allows it
         self.max_body = max_body
+        self.reading = threading.BoundedSemaphore(_data.check_positive_int("reads", reads))
         self.page = resources.files("fastnet").joinpath("web", "page.html").read_bytes()
 
     @property
@@ -74,8 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         try:
-            self._send(HTTPStatus.OK, json.dumps(answer(self.server.net, body)).encode(),
-                       "application/json")
+            with self.server.reading:
+                found = answer(self.server.net, body)
+            self._send(HTTPStatus.OK, json.dumps(found).encode(), "application/json")
         except images.ImageTooLargeError as error:
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(error))
         except FastnetFileError as error:
@@ -97,8 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length is None:
             self._error(HTTPStatus.LENGTH_REQUIRED, "send the image's bytes with a Content-Length")
             return None
-        if not length.isdigit():
-            self._error(HTTPStatus.BAD_REQUEST, f"Content-Length must be a number of bytes, got {length!r}")
+        if not (length.isascii() and length.isdigit() and len(length) <= 18):
+            shown = repr(length[:40]) + ("..." if len(length) > 40 else "")
+            self._error(HTTPStatus.BAD_REQUEST, f"Content-Length must be a number of bytes, got {shown}")
             return None
         if int(length) > self.server.max_body:
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the upload has {int(length):,} bytes; "

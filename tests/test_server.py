@@ -7,13 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from datafiles import png_declaring
-from fastnet import cli, reading
+from fastnet import cli, reading, server
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("scipy.ndimage")
@@ -63,15 +65,16 @@ def test_read_answers_digits_activations_boxes_and_pixels(page_server, digit_net
 
 
 @pytest.mark.parametrize("method, path, body, headers, status, message", [
-    ("POST", "/read", b"hello, not an image", {}, 415, "the upload: not an image file Pillow can read"),
+    ("POST", "/read", b"hello, not an image", {}, 415, "the upload: not an image fastnet reads"),
     ("POST", "/read", png_declaring(30000, 30000), {}, 413, "the upload: refused: it declares more than"),
     ("POST", "/read", png_declaring(8000, 7000), {}, 413, "declares 8000x7000 pixels"),
     ("POST", "/read", png_declaring(300, 200), {}, 415, "the upload: cannot read the image"),
     ("POST", "/read", encoded(np.full((50, 80), 250, np.uint8)), {}, 422, "no ink found: the image is blank"),
-    ("POST", "/read", b"", {}, 415, "not an image file"),
+    ("POST", "/read", b"", {}, 415, "not an image fastnet reads"),
     ("POST", "/read", None, {"Content-Length": str(10**9)}, 413,
      "the upload has 1,000,000,000 bytes; images of at most 200,000 bytes are read"),
     ("POST", "/read", None, {"Content-Length": "lots"}, 400, "Content-Length must be a number of bytes"),
+    ("POST", "/read", None, {"Content-Length": "1" * 5000}, 400, "Content-Length must be a number"),
     ("POST", "/elsewhere", b"x", {}, 404, "post images to /read"),
     ("GET", "/secret.txt", None, {}, 404, "no page /secret.txt"),
     ("PUT", "/read", b"x", {}, 405, "POST /read for images"),
@@ -91,6 +94,42 @@ def test_a_request_without_length_or_cut_short_is_refused(page_server, number_im
             client.shutdown(socket.SHUT_WR)
             assert status in client.recv(100).split(b"\r\n")[0] + b" "
     assert request(page_server, "POST", "/read", number_images[2])[0] == 200
+
+
+def test_a_length_python_reads_as_a_number_but_is_not_bytes_is_refused(page_server, number_images):
+    for length in ("\xb2".encode("latin-1"), "\u0663".encode("utf-8")):   # superscript 2, Arabic 3
+        raw = b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
+        with socket.create_connection(page_server.server_address[:2], timeout=30) as client:
+            client.sendall(raw)
+            client.shutdown(socket.SHUT_WR)
+            assert client.recv(100).split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    assert request(page_server, "POST", "/read", number_images[2])[0] == 200
+
+
+def test_at_most_reads_images_are_read_at_once(digit_net, number_images, monkeypatch):
+    reading_now, most, lock = [0], [0], threading.Lock()
+
+    def slow_answer(net, body):
+        with lock:
+            reading_now[0] += 1
+            most[0] = max(most[0], reading_now[0])
+        time.sleep(0.2)
+        with lock:
+            reading_now[0] -= 1
+        return {"number": ""}
+
+    monkeypatch.setattr(server, "answer", slow_answer)
+    httpd = server.DigitServer(digit_net[0], port=0, reads=2)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(lambda n: request(httpd, "POST", "/read", number_images[0])[0], range(6)))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+    assert statuses == [200] * 6 and most[0] == 2
 
 
 def test_requests_at_once_get_the_answers_they_would_get_alone(page_server, number_images):
