@@ -92,4 +92,13 @@ percent = argument(float, _percent)
 eta = argument(float, _data.check_eta)
 lmbda = argument(float, functools.partial(_data.check_real, "lmbda", inclusive=True))
 output_file = argument(str, paths.writable_file)
+
+
+def _png_name(path):
+    if not str(path).lower().endswith(".png"):
+        raise ValueError(f"must name a .png file, got {str(path)!r}")
+    return paths.writable_file(path)
+
+
+png_file = argument(str, _png_name)
 output_folder = argument(str, paths.writable_folder)

@@ -205,7 +205,10 @@ def _names(text):
     unknown = [name for name in names if name not in experiments.BY_NAME]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"--only: unknown run(s) {', '.join(unknown)}; known: {', '.join(experiments.BY_NAME)}")
+            f"unknown run(s) {', '.join(unknown)}; known: {', '.join(experiments.BY_NAME)}")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(twice)} named more than once")
     return names
 
 
@@ -271,7 +274,7 @@ def _add_sweep(commands):
                              "are not trained again (default sweep.jsonl)")
     parser.add_argument("--threshold", type=arguments.percent, default=95.0, metavar="PERCENT",
                         help="the table counts the seeds reaching this accuracy (default 95)")
-    parser.add_argument("--plot", type=arguments.output_file, default=None, metavar="PNG",
+    parser.add_argument("--plot", type=arguments.png_file, default=None, metavar="PNG",
                         help="also draw accuracy against eta and sizes, spread over seeds "
                              "(needs matplotlib)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or lines")
@@ -292,6 +295,11 @@ def run_sweep(args):
     """Train the runs of the grid not yet in --out, then print the table (and draw the plot)."""
     from fastnet import mnist_loader, sweep_report
 
+    paths.distinct_files(out=args.out, plot=args.plot)
+    seeds = sum(map(len, args.seeds))
+    if seeds > arguments.MAX_SEEDS:
+        raise ValueError(f"--seeds names {seeds:,} seeds in all; a command takes at most "
+                         f"{arguments.MAX_SEEDS:,}")
     runs = sweep.grid(args.sizes, args.eta, args.batch, args.epochs, args.dtype,
                       [seed for seeds in args.seeds for seed in seeds], args.cost, args.init,
                       args.lmbda)
@@ -312,6 +320,8 @@ def run_train(args):
     """Train (or continue) a run, printing its epoch lines and the best; see ``training``."""
     from fastnet import mnist_loader
 
+    paths.distinct_files(log=args.log, checkpoint=args.checkpoint)
+    paths.distinct_files(log=args.log, resume=args.resume)
     given = {name: getattr(args, name) for name in training.Settings._fields
              if getattr(args, name) is not None}
     if args.resume is None:
@@ -337,6 +347,7 @@ def run_train(args):
         training.check_overwrite(args.checkpoint, run)
     (X, y), _, test = mnist_loader.load_data(args.data)
     data = run.training_data(X, y)
+    _data.check_decay(run.settings.eta, run.settings.lmbda, len(data[1]))   # before --log is opened
     stopped = training.train(run, data, test, checkpoint=save_to, log=args.log,
                              progress=training.progress_bar(len(data[1]), shown=not args.quiet),
                              report=None if args.quiet else _print_epoch)

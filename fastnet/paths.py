@@ -27,6 +27,20 @@ def file_target(path):
     return target
 
 
+def distinct_files(**named):
+    """A FastnetFileError if two of the files ``named`` (option: path, or None) are one
+    file: each would overwrite what the other wrote."""
+    seen = {}
+    for option, path in named.items():
+        if path is None:
+            continue
+        target = file_target(path)
+        if target in seen:
+            raise FastnetFileError(f"--{option} {path} is the file of --{seen[target][0]} "
+                                   f"{seen[target][1]}; give each its own file")
+        seen[target] = (option, path)
+
+
 def writable_file(path):
     """``path`` as a Path, once a file there can be written (made, replaced or appended to)."""
     target = file_target(path)

@@ -167,8 +167,13 @@ def load_records(path):
     if not path.exists():
         return []
     records = []
-    with open(path, encoding="utf-8") as file:
-        for number, line in enumerate(file, start=1):
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FastnetFileError(f"{path}, line {number}: not a sweep record (not UTF-8 "
+                                       f"text: is it another kind of file?)") from None
             if not line.endswith("\n"):
                 break
             try:
@@ -228,8 +233,9 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
         if not isinstance(each, Run):
             raise TypeError(f"runs must be sweep.Run records (see sweep.grid), got {each!r}")
     training, test = _data.as_arrays("training", training), _data.as_arrays("test", test)
-    for each in runs:
+    for each in runs:   # every run's settings checked before any trains
         _data.check_width("training", training[0], each.sizes[0])
+        _data.check_decay(each.eta, each.lmbda, len(training[1]))
     if workers is not None:
         workers = _data.check_positive_int("workers", workers, minimum=0)
     n = len(training[1])

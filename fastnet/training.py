@@ -22,6 +22,7 @@ continues with the run's own settings and reports the best epoch of all.
 import contextlib
 import itertools
 import json
+import math
 import os
 import random
 import signal
@@ -228,7 +229,11 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
             # the log's training cost: the training set converted once, not every epoch
             arrays = run.net._training_arrays("training_data", training) if log_file else None
             for result in run.epochs(training, test, progress):
-                cost = run.net._total_cost(*arrays, float(run.settings.lmbda)) if log_file else None
+                if log_file:   # a cost that overflows is logged as null, without a warning
+                    with np.errstate(all="ignore"):
+                        cost = run.net._total_cost(*arrays, float(run.settings.lmbda))
+                else:
+                    cost = None
                 with signals.deferred():
                     saved = run.checkpoint()
                     if checkpoint is not None:
@@ -287,8 +292,11 @@ class _Signals:
 
 
 def _log_epoch(log, result, training_cost):
-    """Append the epoch's result and training cost to ``log`` as a line of JSON."""
-    log.write(json.dumps({**result._asdict(), "training_cost": training_cost}) + "\n")
+    """Append the epoch's result and training cost to ``log`` as a line of JSON (a cost
+    that overflowed is null: JSON has no Infinity)."""
+    if training_cost is not None and not math.isfinite(training_cost):
+        training_cost = None
+    log.write(json.dumps({**result._asdict(), "training_cost": training_cost}, allow_nan=False) + "\n")
     log.flush()
 
 

@@ -157,6 +157,27 @@ def test_log_writes_a_json_line_per_epoch_with_the_training_cost(run, tmp_path, 
     assert 0 < lines[-1]["training_cost"] < lines[0]["training_cost"] < 0.5
 
 
+def test_a_cost_that_overflows_is_logged_as_null_in_strict_json(run, tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    code, _, err = run("train", *SMALL[:-2], "--eta", "1e10", "--cost", "cross-entropy", "--epochs", "1",
+                       "--log", str(log))
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+    [line] = [json.loads(text, parse_constant=no_constants) for text in log.read_text().splitlines()]
+    assert code == 0 and line["training_cost"] is None and "Warning" not in err
+
+
+def test_a_log_on_the_checkpoint_or_a_refused_lmbda_leaves_files_alone(run, tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    log.write_text("an earlier run's log\n")
+    code, _, err = run("train", *SMALL, "--epochs", "1", "--checkpoint", str(log), "--log", str(log))
+    assert code == 2 and err == (f"fastnet: error: --checkpoint {log} is the file of --log {log}; "
+                                 f"give each its own file\n")
+    code, _, err = run("train", *SMALL, "--epochs", "1", "--lmbda", "1e300", "--log", str(log))
+    assert code == 2 and "lmbda=1e+300 is too large" in err
+    assert log.read_text() == "an earlier run's log\n"
+
+
 def test_cost_is_the_mean_quadratic_cost():
     net = network.Network([3, 2])
     X, y = np.random.rand(5, 3), np.array([0, 1, 1, 0, 1])

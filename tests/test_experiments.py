@@ -138,7 +138,8 @@ def test_agreement_counts_the_seeds_that_behave_as_the_chapter_says(name, result
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--only", "30-hidden,nope", "unknown run(s) nope; known: 30-hidden"),
+    ("--only", "30-hidden,nope", "argument --only: unknown run(s) nope; known: 30-hidden"),
+    ("--only", "no-hidden,30-hidden,no-hidden", "argument --only: no-hidden named more than once"),
     ("--seeds", "0,a", "argument --seeds: seeds must be integers or ranges such as 0-19, 0,1,2 or 0-4,10; got '0,a'"),
     ("--epochs", "0", "argument --epochs: epochs must be an integer >= 1, got 0"),
 ])

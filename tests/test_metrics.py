@@ -27,3 +27,11 @@ def test_confusion_matrix_of_no_samples_is_zeros():
 def test_confusion_matrix_names_bad_input(labels, predicted, message):
     with pytest.raises(ValueError, match=message):
         metrics.confusion_matrix(labels, predicted, 3)
+
+
+def test_confusion_matrix_takes_unsigned_and_empty_vectors_and_needs_a_class():
+    counts = metrics.confusion_matrix(np.array([0, 1, 1], np.uint64), np.array([1, 1, 0], np.uint8), 2)
+    np.testing.assert_array_equal(counts, [[0, 1], [1, 1]])
+    np.testing.assert_array_equal(metrics.confusion_matrix([], [], 3), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="classes must be an integer >= 1, got 0"):
+        metrics.confusion_matrix([0], [0], 0)

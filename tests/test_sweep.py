@@ -316,6 +316,7 @@ def test_without_dask_the_same_grid_runs_serially_and_says_so_first(
     ("--sizes", ["784,30,9"], "MNIST needs 784 inputs and 10 outputs"),
     ("--eta", ["1", "-2"], "argument --eta: eta must be finite and > 0, got -2.0"),
     ("--workers", ["-1"], "argument --workers: workers must be an integer >= 0, got -1"),
+    ("--plot", ["runs.txt"], "argument --plot: must name a .png file, got 'runs.txt'"),
 ])
 def test_bad_sweep_options_are_named(option, values, message, capsys):
     with pytest.raises(SystemExit) as exit:
@@ -329,6 +330,30 @@ def test_an_unknown_cost_is_named_before_training(tmp_path, capsys):
     assert exited.value.code == 2
     assert "argument --cost: invalid choice: 'hinge'" in capsys.readouterr().err
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_plot_on_the_records_file_and_a_million_seeds_in_all_are_refused(tmp_path, capsys):
+    out = tmp_path / "runs.png"
+    assert cli.main(["sweep", "--out", str(out), "--plot", str(out)]) == 2
+    assert capsys.readouterr().err == (f"fastnet: error: --plot {out} is the file of --out {out}; "
+                                       f"give each its own file\n")
+    assert cli.main(["sweep", "--seeds", "0-599999", "600000-1199999", "--out", str(tmp_path / "r")]) == 2
+    assert "--seeds names 1,200,000 seeds in all; a command takes at most 1,000,000" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "r").exists()
+
+
+def test_every_runs_lmbda_is_checked_before_any_trains(sweep_data, tmp_path):
+    runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0], lmbda=[0.0, 1e300])
+    with pytest.raises(ValueError, match="lmbda"):
+        sweep.run(runs, *sweep_data, workers=0, out=tmp_path / "r.jsonl", log=print)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_file_of_another_kind_is_named_not_decoded(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_bytes(bytes([0x89]) + b"PNG\r\n\x1a\n")   # a PNG's first line
+    with pytest.raises(FastnetFileError, match=r"runs.jsonl, line 1: not a sweep record \(not UTF-8"):
+        sweep.load_records(path)
 
 
 def test_an_out_file_in_a_missing_folder_is_refused_before_training(tmp_path, capsys):
