@@ -75,6 +75,9 @@ def resume(path, shuffle=random, draw=np.random):
     epoch, order = arrays["epoch"], arrays["order"]
     if epoch.ndim != 0 or epoch.dtype.kind not in "iu" or epoch < 0:
         raise FastnetFileError(f"{path}: epoch must be a count of epochs, got {epoch!r}")
+    if order.ndim != 1 or order.dtype.kind not in "iu":
+        raise FastnetFileError(f"{path}: order must be a vector of sample indices, got "
+                               f"{order.dtype} of shape {order.shape}")
     try:
         order = _data.check_order(order.tolist(), len(order))
     except (ValueError, TypeError) as error:
@@ -187,16 +190,19 @@ def _network(path, version, sizes, dtype, params, cost):
 
 def _restore_random_states(path, arrays, shuffle, draw):
     """Set ``shuffle`` and ``draw`` to the states in a checkpoint's ``arrays``."""
-    np_state = arrays["np_random_state"]
+    np_state, state = arrays["np_random_state"], arrays["random_state"]
+    if state.shape != (625,) or state.dtype.kind not in "iu":
+        raise FastnetFileError(f"{path}: random_state must be 625 integers (random.getstate()'s), "
+                               f"got {state.dtype} of shape {state.shape}")
     if not _is_mt19937_state(np_state):
         raise FastnetFileError(f"{path}: np_random_state must be 624 32-bit keys, a position "
                                f"0..624 and a flag 0 or 1")
-    try:
-        gauss = float(arrays["random_gauss"])
-        shuffle.setstate((3, tuple(arrays["random_state"].tolist()),
+    try:   # every value converted before either generator is set: a bad one changes neither
+        gauss, np_gauss = float(arrays["random_gauss"]), float(arrays["np_random_gauss"])
+        shuffle.setstate((3, tuple(state.tolist()),
                           None if np.isnan(gauss) else gauss))
         draw.set_state(("MT19937", np_state[:624].astype(np.uint32), int(np_state[624]),
-                        int(np_state[625]), float(arrays["np_random_gauss"])))
+                        int(np_state[625]), np_gauss))
     except (ValueError, TypeError, OverflowError) as error:
         raise FastnetFileError(f"{path}: the saved state of random is invalid: {error}") from None
 

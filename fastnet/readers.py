@@ -8,6 +8,7 @@ import codecs
 import gzip
 import hashlib
 import pickle
+import tokenize
 import zipfile
 import zlib
 from contextlib import contextmanager
@@ -31,11 +32,64 @@ _CHUNK = 1 << 18
 _NPZ_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 _NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                        (2, 0): np.lib.format.read_array_header_2_0}
+#: Bytes of the length of a .npy header, by format version; and the longest header read
+#: (NumPy reads a header whole before its own check, and 2.0's may claim 4 GiB).
+_NPY_HEADER_LENGTH = {(1, 0): 2, (2, 0): 4}
+_MAX_NPY_HEADER = 1 << 16
+
+
+def _plain_dtype(dtype, where):
+    """``dtype`` if its items are plain numbers or text of some size: no Python objects
+    (a pickle's object array can crash NumPy), no empty items (any count of them fits in
+    no bytes)."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.itemsize == 0:
+        raise pickle.UnpicklingError(f"refusing {where} of dtype {dtype!r}: fastnet reads "
+                                     f"arrays of numbers")
+    return dtype
+
+
+class _Unpickled(np.ndarray):
+    """An array as a pickle builds it: empty, then its state set. The state must hold a
+    plain dtype and its data as bytes (which the bounded stream has already read)."""
+
+    def __setstate__(self, state):
+        _plain_dtype(state[-3], "an array")
+        if not isinstance(state[-1], (bytes, bytearray, str)):
+            raise pickle.UnpicklingError("refusing an array whose data is not bytes")
+        super().__setstate__(state)
+
+
+def _reconstruct(subtype, shape, dtype):
+    """NumPy's pickled arrays start empty (shape ``(0,)``); one that would not is refused
+    (``_reconstruct`` allocates any shape it is given, with no data behind it)."""
+    if subtype is not np.ndarray or prod(shape) != 0:
+        raise pickle.UnpicklingError(f"refusing an array made as {subtype!r} of shape {shape!r}")
+    return _multiarray._reconstruct(_Unpickled, shape, dtype)
+
+
+def _scalar(dtype, *data):
+    return _multiarray.scalar(_plain_dtype(dtype, "a scalar"), *data)
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    return _numeric._frombuffer(buffer, _plain_dtype(dtype, "an array"), shape, order)
+
+
+def _plain(value):
+    """What a pickle held, its arrays plain ``ndarray``s again."""
+    if isinstance(value, _Unpickled):
+        return value.view(np.ndarray)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(each) for each in value)
+    if isinstance(value, dict):
+        return {key: _plain(each) for key, each in value.items()}
+    return value
+
 
 _NUMPY_HELPERS = {
-    ("multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("multiarray", "scalar"): _multiarray.scalar,
-    ("numeric", "_frombuffer"): _numeric._frombuffer,
+    ("multiarray", "_reconstruct"): _reconstruct,
+    ("multiarray", "scalar"): _scalar,
+    ("numeric", "_frombuffer"): _frombuffer,
 }
 # Everything a pickle of NumPy arrays may name, under NumPy 1 and NumPy 2 module names.
 _PICKLE_GLOBALS = {
@@ -82,7 +136,7 @@ def read_pickle(path, max_bytes=MAX_BYTES):
     reading at most `max_bytes` of (decompressed) pickle."""
     try:
         with _open(path) as stream:
-            return _ArrayUnpickler(_Limited(stream, max_bytes), encoding="latin1").load()
+            return _plain(_ArrayUnpickler(_Limited(stream, max_bytes), encoding="latin1").load())
     except Exception as error:  # whatever malformed input makes pickle or NumPy raise
         raise FastnetFileError(f"{path}: cannot unpickle it: {error}") from error
 
@@ -117,7 +171,17 @@ def _read_npy(where, archive, info, max_bytes):
         version = np.lib.format.read_magic(member)
         if version not in _NPY_HEADER_READERS:
             raise FastnetFileError(f"{where}: .npy format version {version}, expected 1.0 or 2.0")
-        shape, _, dtype = _NPY_HEADER_READERS[version](member)
+        start = member.tell()
+        length = int.from_bytes(member.read(_NPY_HEADER_LENGTH[version]), "little")
+        if length > _MAX_NPY_HEADER:
+            raise FastnetFileError(f"{where}: its .npy header claims {length} bytes; a header "
+                                   f"holds at most {_MAX_NPY_HEADER}")
+        member.seek(start)
+        with _read_errors(where, "cannot read its .npy header"):
+            shape, _, dtype = _NPY_HEADER_READERS[version](member)
+        if dtype.itemsize == 0:
+            raise FastnetFileError(f"{where}: its header claims items of {dtype}, of no bytes; "
+                                   f"fastnet reads arrays of numbers")
         if min(shape, default=0) < 0:
             raise FastnetFileError(f"{where}: its header claims the impossible shape {shape}")
         if not dtype.hasobject:  # object arrays hold pickles: read_array refuses them below
@@ -185,7 +249,9 @@ def _read_errors(path, doing):
     except FastnetFileError:
         raise
     except (OSError, EOFError, ValueError, OverflowError, NotImplementedError, zipfile.BadZipFile,
-            zlib.error) as error:  # NotImplementedError: zip features zipfile lacks
+            zlib.error, SyntaxError, tokenize.TokenError) as error:
+        # NotImplementedError: zip features zipfile lacks; SyntaxError and TokenError: a
+        # .npy header NumPy cannot parse
         reason = str(error) or ("it ends too soon" if isinstance(error, EOFError) else type(error).__name__)
         raise FastnetFileError(f"{path}: {doing}: {reason}") from error
 

@@ -165,7 +165,9 @@ def test_checkpoint_resume_restores_network_order_and_random_states(tmp_path, ne
     (dict(order=np.array([0, 0, 1])), r"order must hold each of the sample indices 0..2 once"),
     (dict(np_random_state=np.zeros(3, dtype=np.int64)), r"np_random_state must be 624 32-bit keys"),
     (dict(np_random_state=np.full(626, 10**6)), r"np_random_state must be 624 32-bit keys, a position 0..624"),
-    (dict(random_state=np.zeros(5, dtype=np.int64)), r"the saved state of random is invalid"),
+    (dict(random_state=np.zeros(5, dtype=np.int64)), r"random_state must be 625 integers"),
+    (dict(order=np.ndarray((10**8,), "V0")), r"order.npy: its header claims items of \|V0, of no bytes"),
+    (dict(order=np.zeros((3, 4), dtype=np.int64)), r"order must be a vector of sample indices"),
     (dict(random_state=np.full(625, -1)), r"the saved state of random is invalid"),
     (dict(random_gauss=np.zeros(3)), r"the saved state of random is invalid"),
 ])
@@ -175,6 +177,17 @@ def test_bad_checkpoints_are_clear_errors(tmp_path, net, change, message):
     persist.write(tmp_path / "ck.npz", arrays)
     with pytest.raises(FastnetFileError, match=message):
         persist.resume(tmp_path / "ck.npz")
+
+
+def test_a_refused_checkpoint_leaves_the_random_states_alone(tmp_path, net):
+    arrays = persist.checkpoint(net, 2, [1, 0, 2])
+    arrays["np_random_gauss"] = np.str_("x")
+    persist.write(tmp_path / "ck.npz", arrays)
+    random.seed(7)
+    before = random.getstate()
+    with pytest.raises(FastnetFileError, match="the saved state of random is invalid"):
+        persist.resume(tmp_path / "ck.npz")
+    assert random.getstate() == before
 
 
 def test_a_model_file_is_not_a_checkpoint(tmp_path, net):

@@ -13,6 +13,11 @@ from datafiles import IDX_CODES, SLACK, idx_bytes, npy_bytes, with_peak, write, 
 from fastnet.errors import FastnetFileError
 from fastnet.readers import MAX_BYTES, read_idx, read_npz, read_pickle
 
+try:  # NumPy 2
+    from numpy._core import multiarray as np_multiarray
+except ImportError:  # NumPy 1
+    from numpy.core import multiarray as np_multiarray
+
 
 def read_with_peak(path):
     """(read_idx's array or its FastnetFileError, peak bytes traced while reading)."""
@@ -258,6 +263,31 @@ def test_read_pickle_refuses_anything_but_arrays_and_calls_nothing(tmp_path, att
     assert not list(tmp_path.glob("pwned*"))
 
 
+class EmptyArray:
+    """Pickles as NumPy pickles an array: made empty, then given ``state``."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def __reduce__(self):
+        return np_multiarray._reconstruct, (np.ndarray, (0,), b"b"), self.state
+
+
+@pytest.mark.parametrize("attack, refused", [
+    # made at its full size with no data behind it: 1.6 GB from 120 bytes
+    (Exploit(np_multiarray._reconstruct, np.ndarray, (2_000_000, 784), "B"), "refusing an array made as"),
+    # an object array's state: NumPy 2 crashes the interpreter on this one
+    (EmptyArray((1, (10,), np.dtype("O"), False, [])), "refusing an array of dtype dtype('O')"),
+    (EmptyArray((1, (10**9,), np.dtype("V0"), False, "")), "refusing an array of dtype dtype('V')"),
+    (EmptyArray((1, (3,), np.dtype("<f8"), False, [1.0, 2.0, 3.0])), "whose data is not bytes"),
+])
+def test_read_pickle_refuses_arrays_that_are_not_numbers_in_bytes(tmp_path, attack, refused):
+    path = write(tmp_path / "evil.pkl", pickle.dumps((ARRAYS[0], attack), protocol=2))
+    result, peak = with_peak(lambda: read_pickle(path, max_bytes=1000))
+    assert isinstance(result, FastnetFileError) and refused in str(result)
+    assert peak < SLACK
+
+
 @pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps(ARRAYS)[:-5]])
 def test_read_pickle_rejects_garbage(tmp_path, content):
     with pytest.raises(FastnetFileError, match="cannot unpickle"):
@@ -301,8 +331,8 @@ def test_read_npz_rejects_non_zip_and_damaged_zip(tmp_path):
     path = tmp_path / "b.npz"
     np.savez(path, x_train=np.arange(1000))
     content = bytearray(path.read_bytes())
-    content[100:110] = bytes(10)  # inside the stored array: the zip CRC no longer matches
-    with pytest.raises(FastnetFileError, match="cannot read it as a .npz"):
+    content[100:110] = bytes(10)  # inside the stored member's header: the zip CRC no longer matches
+    with pytest.raises(FastnetFileError, match=r"b.npz: x_train.npy: cannot read its .npy header"):
         read_npz(write(path, bytes(content)), ["x_train"])
 
 
@@ -321,6 +351,12 @@ HOSTILE_NPZ = {  # issue 12, item 6: each was a raw MemoryError, OverflowError, 
     "compression method 98": (zip_bytes(SMALL, method=98), "compression method 98; fastnet reads stored"),
     "encrypted": (zip_bytes(SMALL, flag=0x1), "the member is encrypted"),
     "npy format 3.0": (zip_bytes({"x.npy": b"\x93NUMPY\x03\x00" + bytes(100)}), "format version (3, 0)"),
+    # NumPy reads a header whole before its own check, and a 2.0 header may claim 4 GiB
+    "a header of 400 MiB": (zip_bytes({"x.npy": b"\x93NUMPY\x02\x00" + (400 << 20).to_bytes(4, "little")
+                                                + b" " * 100}), "its .npy header claims 419430400 bytes"),
+    "a header NumPy cannot parse": (zip_bytes({"x.npy": b"\x93NUMPY\x01\x00\x1d\x00{'descr': '<i8', 'shape': (2,"}),
+                                    "cannot read its .npy header"),
+    "10^8 items of no bytes": (zip_bytes({"x.npy": npy_bytes("|V0", (10**8,))}), "items of |V0, of no bytes"),
 }
 
 
