@@ -92,6 +92,7 @@ percent = argument(float, _percent)
 eta = argument(float, _data.check_eta)
 lmbda = argument(float, functools.partial(_data.check_real, "lmbda", inclusive=True))
 output_file = argument(str, paths.writable_file)
+output_stream = argument(str, functools.partial(paths.writable_file, stream=True))
 
 
 def _png_name(path):

@@ -135,7 +135,7 @@ def _add_train(commands):
                        help="let --checkpoint overwrite a file that is not a checkpoint of this network")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar and no epoch lines, only the final 'Best' line")
-    train.add_argument("--log", type=arguments.output_file, metavar="PATH",
+    train.add_argument("--log", type=arguments.output_stream, metavar="PATH",
                        help="write one JSON line per epoch (epoch, correct, total, seconds, "
                             "training_cost) to this file; with --resume, append to it")
     train.set_defaults(run=run_train)

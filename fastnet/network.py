@@ -310,7 +310,7 @@ class Network:
         """
         epochs = _data.check_positive_int("epochs", epochs, minimum=0)
         batch = _data.check_positive_int("mini_batch_size", mini_batch_size)
-        eta = _data.check_eta(eta)
+        eta = self._eta(eta)
         first_epoch = _data.check_positive_int("first_epoch", first_epoch, minimum=0)
         X, T = self._training_arrays("training_data", training_data)
         test = None if test_data is None else self._test_arrays("test_data", test_data)
@@ -345,7 +345,7 @@ class Network:
 
     def update_mini_batch(self, mini_batch, eta):
         """One gradient-descent step on the samples of ``mini_batch`` (a list of (x, y))."""
-        eta = _data.check_eta(eta)
+        eta = self._eta(eta)
         X, T = self._training_arrays("mini_batch", mini_batch)
         with self._exclusive():
             if self._replaced() & {"backprop", "cost_derivative", "sigmoid", "sigmoid_prime"}:
@@ -418,6 +418,14 @@ class Network:
         X, y = _data.as_arrays(name, data)
         _data.check_width(name, X, self._sizes[0])
         return _data.inputs(f"{name} inputs", X, self._dtype), _data.labels(name, y, self._sizes[-1])
+
+    def _eta(self, eta):
+        """``eta`` checked, and finite in the network's dtype (1e39 is not a float32)."""
+        eta = _data.check_eta(eta)
+        if eta > float(np.finfo(self._dtype).max):
+            raise ValueError(f"eta={eta:g} is too large for a {self._dtype.name} network "
+                             f"(at most {float(np.finfo(self._dtype).max):g})")
+        return eta
 
     def _kernel_threads(self):
         return numba.get_num_threads() if self._threads is None else self._threads

@@ -14,9 +14,11 @@ from pathlib import Path
 from fastnet.errors import FastnetFileError
 
 
-def file_target(path):
+def file_target(path, stream=False):
     """The file a save to ``path`` replaces: ``path`` with symlinks followed (a save writes
-    through a link to its target). A path ending in a separator or naming a folder is an error."""
+    through a link to its target). A path ending in a separator or naming a folder is an
+    error, and so is a device or a pipe (``/dev/null``: a save would replace it), unless the
+    file is a ``stream`` written in place (a log may go to ``/dev/stdout``)."""
     text = os.fspath(path)
     if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
         raise FastnetFileError(f"{text}: ends in a path separator, so it names a folder; "
@@ -24,6 +26,9 @@ def file_target(path):
     target = Path(os.path.realpath(text))
     if target.is_dir():
         raise FastnetFileError(f"{text}: is a folder; give a file name")
+    if not stream and target.exists() and not target.is_file():
+        raise FastnetFileError(f"{text}: is a device or a pipe, not a file; a save replaces "
+                               f"the file it names")
     return target
 
 
@@ -34,15 +39,20 @@ def distinct_files(**named):
     for option, path in named.items():
         if path is None:
             continue
-        target = file_target(path)
+        target = file_target(path, stream=True)
         if target in seen:
             raise FastnetFileError(f"--{option} {path} is the file of --{seen[target][0]} "
                                    f"{seen[target][1]}; give each its own file")
         seen[target] = (option, path)
 
 
-def writable_file(path):
-    """``path`` as a Path, once a file there can be written (made, replaced or appended to)."""
+def writable_file(path, stream=False):
+    """``path`` as a Path, once a file there can be written (made, replaced or appended to);
+    a ``stream`` may also be a device or a pipe it can write to."""
+    if stream and os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        if not os.access(path, os.W_OK):   # a device or a pipe (/dev/stdout), links followed
+            raise FastnetFileError(f"{path}: cannot write to it")
+        return Path(path)
     target = file_target(path)
     _check_writable_folder(path, target.parent if Path(path).is_symlink() else Path(path).parent)
     if target.exists() and not os.access(target, os.W_OK):

@@ -155,7 +155,7 @@ def read(path, keys):
     """The arrays ``keys`` of the fastnet file at ``path``, its format version checked; a
     version 1 file's missing ``cost`` reads as quadratic."""
     if not os.path.isfile(path):
-        raise FastnetFileError(f"{path}: no such file")
+        raise FastnetFileError(f"{path}: {'is a folder, not a file' if os.path.isdir(path) else 'no such file'}")
     stored = [key for key in keys if key != "cost"]
     arrays = dict(zip(stored, read_npz(path, stored)))
     version = arrays["format_version"]

@@ -238,6 +238,10 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
         _data.check_decay(each.eta, each.lmbda, len(training[1]))
     if workers is not None:
         workers = _data.check_positive_int("workers", workers, minimum=0)
+        if client is not None or scheduler is not None:
+            raise ValueError(f"workers={workers} sizes a local cluster, but the runs go to the "
+                             f"cluster of {'client' if client is not None else 'scheduler'}=, "
+                             f"which trains on its own workers: leave workers (--workers) out")
     n = len(training[1])
     done = {record_key(record): record for record in ([] if out is None else load_records(out))}
     todo = missing(runs, n, done.values())

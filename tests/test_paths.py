@@ -33,6 +33,29 @@ def test_train_checks_its_output_paths_before_training(run, tmp_path, option, na
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_a_device_is_no_file_to_save_over_but_a_log_may_go_to_one(run, tmp_path):
+    code, _, err = run("train", *SMALL, "--epochs", "1", "--checkpoint", os.devnull)
+    assert code == 2 and f"{os.devnull}: is a device or a pipe, not a file" in err
+    with pytest.raises(FastnetFileError, match="is a device or a pipe"):
+        paths.file_target(os.devnull)
+    assert str(paths.writable_file(os.devnull, stream=True)) == os.devnull
+    code, out, _ = run("train", *SMALL, "--epochs", "1", "--log", os.devnull)
+    assert code == 0 and out.startswith("Epoch 0: ")
+
+
+def test_a_log_to_stdout_through_a_pipe_is_written(mnist_dir):
+    command = [sys.executable, "-m", "fastnet", "train", *SMALL, "--epochs", "1", "--quiet",
+               "--data", str(mnist_dir), "--log", "/dev/stdout"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith('{"epoch": 0, "correct": ')
+
+
+def test_a_folder_given_as_a_model_is_called_a_folder(run, tmp_path):
+    code, _, err = run("evaluate", str(tmp_path))
+    assert code == 2 and err == f"fastnet: error: {tmp_path}: is a folder, not a file\n"
+
+
 def test_a_resumed_checkpoint_saved_in_place_is_checked_too(run, tmp_path):
     (tmp_path / "ck.npz").mkdir()
     code, out, err = run("train", *SMALL, "--resume", str(tmp_path / "ck.npz"))

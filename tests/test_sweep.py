@@ -342,6 +342,13 @@ def test_a_plot_on_the_records_file_and_a_million_seeds_in_all_are_refused(tmp_p
     assert not out.exists() and not (tmp_path / "r").exists()
 
 
+def test_workers_with_a_scheduler_is_a_contradiction(sweep_data, capsys):
+    runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0])
+    with pytest.raises(ValueError, match="workers=2 sizes a local cluster, but the runs go to the "
+                                         "cluster of scheduler="):
+        sweep.run(runs, *sweep_data, scheduler="tcp://127.0.0.1:1", workers=2)
+
+
 def test_every_runs_lmbda_is_checked_before_any_trains(sweep_data, tmp_path):
     runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0], lmbda=[0.0, 1e300])
     with pytest.raises(ValueError, match="lmbda"):

@@ -115,6 +115,17 @@ def test_bad_hyperparameters(epochs, batch, eta, error, message):
         net.SGD((X, y), epochs, batch, eta)
 
 
+def test_an_eta_beyond_float32_is_refused_for_a_float32_network_without_a_warning():
+    net = network.Network([4, 3, 2], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"eta=1e\+39 is too large for a float32 network"):
+            net.SGD((X, y), 1, 5, 1e39)
+        with pytest.raises(ValueError, match=r"eta=1e\+39 is too large"):
+            net.update_mini_batch(list(zip(X[:, :, None], y)), 1e39)
+    network.Network([4, 3, 2]).SGD((X, y), 1, 5, 1e39)   # a float64 network takes it
+
+
 @pytest.mark.parametrize("test_data, error, message", [
     ((X, y + 2), ValueError, r"test_data label 2 \(sample 0\) is outside 0..1"),
     ((X, y.astype(np.float32)), TypeError, r"test_data labels must be integers, got dtype float32"),
