@@ -145,8 +145,9 @@ def read_npz(path, keys, max_bytes=MAX_BYTES, optional=()):
     """The arrays named `keys` in the .npz archive at `path`, read without pickle; None
     for each of the `optional` keys the archive lacks (a missing other key is an error).
 
-    Each member's .npy header is checked first: an array of more than `max_bytes`, or one
-    larger than its zip entry holds, is refused before its data is read.
+    Each member's .npy header is checked first: an array taking the arrays read so far
+    past `max_bytes` (the bound is the whole archive's), or one larger than its zip entry
+    holds, is refused before its data is read.
     """
     if not zipfile.is_zipfile(path):
         raise FastnetFileError(f"{path}: not a .npz archive (not a readable zip file)")
@@ -155,12 +156,18 @@ def read_npz(path, keys, max_bytes=MAX_BYTES, optional=()):
         missing = [key for key in keys if key not in members and key not in optional]
         if missing:
             raise FastnetFileError(f"{path}: lacks arrays {missing}; it holds {list(members)}")
-        return [_read_npy(f"{path}: {members[key].filename}", archive, members[key], max_bytes)
-                if key in members else None for key in keys]
+        arrays, used = [], 0
+        for key in keys:
+            array = (_read_npy(f"{path}: {members[key].filename}", archive, members[key],
+                               max_bytes, used) if key in members else None)
+            used += 0 if array is None else array.nbytes
+            arrays.append(array)
+        return arrays
 
 
-def _read_npy(where, archive, info, max_bytes):
-    """The array in the .npy member `info` of `archive`, its header checked before its data."""
+def _read_npy(where, archive, info, max_bytes, used=0):
+    """The array in the .npy member `info` of `archive`, its header checked before its data
+    (with `used` bytes of the archive's arrays already read)."""
     if info.flag_bits & 0x1:
         raise FastnetFileError(f"{where}: the member is encrypted; fastnet reads plain archives")
     if info.compress_type not in _NPZ_COMPRESSIONS:
@@ -187,7 +194,9 @@ def _read_npy(where, archive, info, max_bytes):
         if not dtype.hasobject:  # object arrays hold pickles: read_array refuses them below
             size = dtype.itemsize * prod(shape)
             promise = f"its header promises {size} bytes of {dtype} data for shape {shape}"
-            _check_limit(where, promise, size, max_bytes)
+            if used:
+                promise += f", beside the {used} bytes of the arrays before it"
+            _check_limit(where, promise, used + size, max_bytes)
             if member.tell() + size != info.file_size:
                 raise FastnetFileError(f"{where}: {promise}, but the member holds "
                                        f"{info.file_size - member.tell()}: it is truncated or corrupt")

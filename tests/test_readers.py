@@ -378,6 +378,16 @@ def test_read_npz_limit_is_the_callers(tmp_path):
     np.testing.assert_array_equal(read_npz(path, ["x"], max_bytes=800)[0], np.arange(100.0))
 
 
+def test_read_npz_limit_bounds_the_whole_archive(tmp_path):
+    path = write(tmp_path / "many.npz", zip_bytes({f"{name}.npy": npy_bytes("<f8", (50,), bytes(400))
+                                                   for name in "abc"}))
+    assert [a.size for a in read_npz(path, ["a", "b"], max_bytes=1000)] == [50, 50]
+    with pytest.raises(FastnetFileError, match=r"many.npz: c.npy: its header promises 400 bytes of "
+                                               r"float64 data for shape \(50,\), beside the 800 bytes "
+                                               r"of the arrays before it, over the limit of 1000 bytes"):
+        read_npz(path, ["a", "b", "c"], max_bytes=1000)
+
+
 def test_read_npz_reads_fortran_order_and_version_2_headers(tmp_path):
     array = np.asfortranarray(np.arange(12, dtype=np.int16).reshape(3, 4))
     members = {}
