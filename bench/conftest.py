@@ -8,8 +8,12 @@ conftest.py drops both before NumPy loads, and the suite records what OpenBLAS r
 every benchmark runs its code paths on a handful of images and checks what can be
 checked (the implementations agree); with ``--benchmark-enable`` it times.
 """
+import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +21,24 @@ import pytest
 from fastnet.datasets import MNIST
 
 IMAGES = 50_000   # one epoch of the chapter's training set; times are scaled to it
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def finish_times(commands):
+    """Wall seconds from the start of ``commands`` (each the arguments of ``fastnet``, run
+    from this checkout), all started together, to the end of each, awaited in turn; each
+    must succeed."""
+    started = time.perf_counter()
+    processes = [subprocess.Popen([sys.executable, "-m", "fastnet", *command],
+                                  env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for command in commands]
+    seconds = []
+    for process in processes:
+        _, errors = process.communicate(timeout=900)
+        assert process.returncode == 0, errors
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def flops_per_sample(sizes, inputs_used=None):

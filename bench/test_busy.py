@@ -13,41 +13,23 @@ meet once per mini-batch and yield the core when a wait runs long (``fastnet._sy
 
 Targets are reported by ``bench.report``, not asserted: a miss is a figure to publish.
 """
-import os
 import statistics
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastnet.network as network
+from bench.conftest import finish_times
 from fastnet import _trainers
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def train_job(folder, epochs, limit):
-    """A ``fastnet train`` process (default network, seeded), started; returns it."""
-    command = [sys.executable, "-m", "fastnet", "train", "--epochs", str(epochs), "--limit",
-               str(limit), "--seed", "1", "--quiet", "--data", str(folder)]
-    return subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def timed_jobs(folder, count, epochs, limit):
-    """Wall seconds of each of ``count`` jobs started together."""
-    started = time.perf_counter()
-    jobs = [train_job(folder, epochs, limit) for _ in range(count)]
-    seconds = []
-    for job in jobs:
-        _, errors = job.communicate(timeout=900)
-        assert job.returncode == 0, errors
-        seconds.append(time.perf_counter() - started)
-    return seconds
+    """Wall seconds of each of ``count`` default ``fastnet train`` jobs (seeded) started
+    together."""
+    job = ["train", "--epochs", str(epochs), "--limit", str(limit), "--seed", "1", "--quiet",
+           "--data", str(folder)]
+    return finish_times([job] * count)
 
 
 def test_two_jobs_at_once(benchmark, smoke, mnist_dir):

@@ -11,14 +11,11 @@ import random
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-
 import numpy as np
 
 import fastnet.network as network
+from bench.conftest import ROOT
 from fastnet._compiling import MESSAGE
-
-ROOT = Path(__file__).resolve().parent.parent
 
 START = """
     import time

@@ -14,34 +14,23 @@ on the cluster must equal its serial twin's (test counts and final parameters); 
 target is reported by ``bench.report``, not asserted.
 """
 import json
-import os
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.conftest import finish_times
 
 
 def sweep_command(folder, out, seeds, epochs, limit, *options):
-    return [sys.executable, "-m", "fastnet", "sweep", "--data", str(folder), "--sizes", "784,30,10",
-            "--eta", "3", "--epochs", str(epochs), "--seeds", seeds, "--limit", str(limit),
-            "--quiet", "--out", str(out), *options]
+    return ["sweep", "--data", str(folder), "--sizes", "784,30,10", "--eta", "3", "--epochs",
+            str(epochs), "--seeds", seeds, "--limit", str(limit), "--quiet", "--out", str(out),
+            *options]
 
 
 def timed(commands):
     """Wall seconds until every command, all started together, has ended."""
-    started = time.perf_counter()
-    processes = [subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for command in commands]
-    for process in processes:
-        _, errors = process.communicate(timeout=900)
-        assert process.returncode == 0, errors
-    return time.perf_counter() - started
+    return max(finish_times(commands))
 
 
 def outcomes(*paths):

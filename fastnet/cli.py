@@ -347,7 +347,6 @@ def run_train(args):
         training.check_overwrite(args.checkpoint, run)
     (X, y), _, test = mnist_loader.load_data(args.data)
     data = run.training_data(X, y)
-    _data.check_decay(run.settings.eta, run.settings.lmbda, len(data[1]))   # before --log is opened
     stopped = training.train(run, data, test, checkpoint=save_to, log=args.log,
                              progress=training.progress_bar(len(data[1]), shown=not args.quiet),
                              report=None if args.quiet else _print_epoch)

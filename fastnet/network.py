@@ -421,10 +421,10 @@ class Network:
 
     def _eta(self, eta):
         """``eta`` checked, and finite in the network's dtype (1e39 is not a float32)."""
-        eta = _data.check_eta(eta)
-        if eta > float(np.finfo(self._dtype).max):
+        eta, largest = _data.check_eta(eta), float(np.finfo(self._dtype).max)
+        if eta > largest:
             raise ValueError(f"eta={eta:g} is too large for a {self._dtype.name} network "
-                             f"(at most {float(np.finfo(self._dtype).max):g})")
+                             f"(at most {largest:g})")
         return eta
 
     def _kernel_threads(self):

@@ -30,11 +30,11 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 _MAX_NDIM = 32
 _CHUNK = 1 << 18
 _NPZ_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
-_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}
-#: Bytes of the length of a .npy header, by format version; and the longest header read
-#: (NumPy reads a header whole before its own check, and 2.0's may claim 4 GiB).
-_NPY_HEADER_LENGTH = {(1, 0): 2, (2, 0): 4}
+#: By .npy format version: NumPy's header reader, and the bytes that give the header's length.
+_NPY_HEADERS = {(1, 0): (np.lib.format.read_array_header_1_0, 2),
+                (2, 0): (np.lib.format.read_array_header_2_0, 4)}
+#: The longest header read (NumPy reads a header whole before its own check, and a 2.0
+#: header may claim 4 GiB).
 _MAX_NPY_HEADER = 1 << 16
 
 
@@ -165,7 +165,7 @@ def read_npz(path, keys, max_bytes=MAX_BYTES, optional=()):
         return arrays
 
 
-def _read_npy(where, archive, info, max_bytes, used=0):
+def _read_npy(where, archive, info, max_bytes, used):
     """The array in the .npy member `info` of `archive`, its header checked before its data
     (with `used` bytes of the archive's arrays already read)."""
     if info.flag_bits & 0x1:
@@ -176,16 +176,17 @@ def _read_npy(where, archive, info, max_bytes, used=0):
             f"{' or '.join(_NPZ_COMPRESSIONS.values())} members (what numpy.savez writes)")
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
-        if version not in _NPY_HEADER_READERS:
+        if version not in _NPY_HEADERS:
             raise FastnetFileError(f"{where}: .npy format version {version}, expected 1.0 or 2.0")
+        read_header, length_bytes = _NPY_HEADERS[version]
         start = member.tell()
-        length = int.from_bytes(member.read(_NPY_HEADER_LENGTH[version]), "little")
+        length = int.from_bytes(member.read(length_bytes), "little")
         if length > _MAX_NPY_HEADER:
             raise FastnetFileError(f"{where}: its .npy header claims {length} bytes; a header "
                                    f"holds at most {_MAX_NPY_HEADER}")
         member.seek(start)
         with _read_errors(where, "cannot read its .npy header"):
-            shape, _, dtype = _NPY_HEADER_READERS[version](member)
+            shape, _, dtype = read_header(member)
         if dtype.itemsize == 0:
             raise FastnetFileError(f"{where}: its header claims items of {dtype}, of no bytes; "
                                    f"fastnet reads arrays of numbers")

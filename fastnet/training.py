@@ -220,6 +220,7 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
     last finished epoch to ``checkpoint`` (else ``interrupt_checkpoint()``) and returns an
     ``Interruption``. Signals are caught in the main thread only.
     """
+    _data.check_decay(run.settings.eta, run.settings.lmbda, len(training[1]))   # before the log opens
     signals = _Signals()
     saved = run.checkpoint()
     with contextlib.ExitStack() as stack:
