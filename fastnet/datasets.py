@@ -104,6 +104,15 @@ def _read_official(dataset, name, path):
                             max_bytes=prod(shape))  # the official files hold one byte a value
 
 
+def _download_limit(dataset, name):
+    """The most bytes the official file `name` may take, gzip'd or raw: its IDX header and
+    one byte a value, and what gzip adds to incompressible data (5 bytes a 64 KiB block,
+    its own header and trailer, which a KiB covers)."""
+    shape = dataset.idx_shapes[name]
+    size = 4 + 4 * len(shape) + prod(shape)
+    return size + 5 * (size // 65535 + 1) + 1024
+
+
 # ---------------------------------------------------------------- find and download
 
 def data_location(path=None):
@@ -156,7 +165,8 @@ def download_files(dataset, folder, names=None):
         failures = []
         for mirror in dataset.mirrors:
             try:
-                downloads.fetch(mirror + name, folder / name, partial(_read_official, dataset, name))
+                downloads.fetch(mirror + name, folder / name, partial(_read_official, dataset, name),
+                                _download_limit(dataset, name))
                 break
             except (OSError, HTTPException, ValueError) as error:  # incl. URLError, timeouts, bad digest
                 failures.append(f"{mirror}{name}: {error}")

@@ -1,5 +1,5 @@
-"""Downloading one file over HTTP(S) with a per-read timeout and an overall deadline,
-through a temporary .part file that becomes the target only once verified."""
+"""Downloading one file over HTTP(S) with a per-read timeout, an overall deadline and a
+size limit, through a temporary .part file that becomes the target only once verified."""
 
 import http.client
 import os
@@ -14,12 +14,14 @@ DEADLINE = 120  # seconds one file may take in all, from the request on (headers
 _CHUNK = 1 << 16
 
 
-def fetch(url, target, verify):
+def fetch(url, target, verify, max_bytes):
     """Download `url` to `target`, checked by `verify(part_path)`, which raises to refuse it.
 
     Raises TimeoutError when the server stays silent for TIMEOUT seconds or the file is not
-    complete DEADLINE seconds after it was asked for. The .part file beside `target` is
-    removed whatever happens, a KeyboardInterrupt included.
+    complete DEADLINE seconds after it was asked for, and ValueError when it announces or
+    sends more than `max_bytes` (reading stops there: a hostile server cannot fill the
+    disk). The .part file beside `target` is removed whatever happens, a
+    KeyboardInterrupt included.
     """
     target = Path(target)
     part = target.with_name(f"{target.name}.{secrets.token_hex(4)}.part")   # named before it
@@ -27,7 +29,16 @@ def fetch(url, target, verify):
     try:
         try:
             with open(part, "xb") as out, urlopen(url, TIMEOUT, deadline) as response:
+                announced = response.headers.get("Content-Length", "")
+                if announced.isascii() and announced.isdigit() and int(announced[:19]) > max_bytes:
+                    raise ValueError(f"the server announces {announced[:19]} bytes; "
+                                     f"the file has at most {max_bytes}")
+                written = 0
                 while chunk := response.read1(_CHUNK):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise ValueError(f"the server sent more than {max_bytes} bytes, "
+                                         f"the most the file can have")
                     out.write(chunk)
         except Exception:
             if not deadline.passed:

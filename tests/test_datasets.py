@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from datafiles import SLACK, idx_bytes, with_peak, write
-from fastnet import downloads
+from fastnet import datasets, downloads
 from fastnet.datasets import MNIST, find, read_idx_files
 from fastnet.errors import FastnetFileError
 from fastnet.mnist_loader import load_data
@@ -292,7 +292,7 @@ def drip():
     class Drip(BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
-            self.send_header("Content-Length", "100000")
+            self.send_header("Content-Length", "1000")   # within the limit: only time ends it
             self.end_headers()
             try:
                 while not stopping.wait(0.02):
@@ -346,6 +346,59 @@ def test_a_server_trickling_its_headers_is_given_up_at_the_deadline_too(tmp_path
     assert not worker.is_alive()
     assert f"{url}{NAMES[0]}: not complete after 0.3 s, the deadline for one file" in str(outcome[0].value)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def flood():
+    """A server on 127.0.0.1 that answers /announce with a Content-Length of 10**30 and
+    anything else with zeros until the client stops reading; its URL and a list of the
+    bytes it sent per request."""
+    sent = []
+
+    class Flood(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"   # no length: the body ends when the connection does
+
+        def do_GET(self):
+            self.send_response(200)
+            if self.path.startswith("/announce"):
+                self.send_header("Content-Length", str(10**30))
+            self.end_headers()
+            sent.append(0)
+            try:
+                while sent[-1] < 1 << 30:
+                    self.wfile.write(bytes(1 << 16))
+                    sent[-1] += 1 << 16
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                pass
+
+        def log_message(self, *args):
+            pass
+    server, url = serve(Flood)
+    yield url, sent
+    stop(server)
+
+
+@pytest.mark.parametrize("where, message", [
+    ("", "the server sent more than {} bytes, the most the file can have"),
+    ("announce/", "the server announces 1000000000000000000 bytes; the file has at most {}"),
+])
+def test_a_download_larger_than_the_file_can_be_is_cut_off(tmp_path, flood, where, message):
+    # A hostile or broken mirror must not fill the disk: reading stops at the limit.
+    url, sent = flood
+    with pytest.raises(FastnetFileError) as caught:
+        find(replace(TINY, mirrors=(url + where,)), tmp_path)
+    limit = datasets._download_limit(TINY, NAMES[0])
+    assert f"{url}{where}{NAMES[0]}: {message.format(limit)}" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    time.sleep(0.2)   # the server notices the closed connection
+    assert sent[0] < 64 * (1 << 20), "the download was not cut off"
+
+
+def test_the_official_files_are_within_the_download_limit(mnist_dir):
+    for name in MNIST.files:
+        size = (mnist_dir / name).stat().st_size
+        assert size <= datasets._download_limit(MNIST, name)
+        assert len(gzip.decompress((mnist_dir / name).read_bytes())) <= datasets._download_limit(MNIST, name)
 
 
 def test_an_interrupted_download_leaves_no_part_file(tmp_path, drip):
