@@ -91,6 +91,17 @@ def check_memory(sizes, dtype):
                          f"{memory / 2**30:,.1f} GiB of memory")
 
 
+def check_copies(name, copies, nbytes):
+    """Refuse ``copies`` (the value of ``name``) copies of ``nbytes`` bytes each when
+    together they would not fit in this machine's memory."""
+    memory = _physical_memory()
+    if memory is not None and copies * nbytes > memory:
+        raise ValueError(f"{name}={copies}: each holds its own copy of the data "
+                         f"({nbytes / 2**20:,.0f} MiB), {copies:,} copies need "
+                         f"{copies * nbytes / 2**30:,.1f} GiB, more than this machine's "
+                         f"{memory / 2**30:,.1f} GiB of memory")
+
+
 def _physical_memory():
     """Bytes of physical memory, or None where the system does not say."""
     try:

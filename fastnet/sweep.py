@@ -242,6 +242,7 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
             raise ValueError(f"workers={workers} sizes a local cluster, but the runs go to the "
                              f"cluster of {'client' if client is not None else 'scheduler'}=, "
                              f"which trains on its own workers: leave workers (--workers) out")
+        _data.check_copies("workers", workers, sum(part.nbytes for part in (*training, *test)))
     n = len(training[1])
     done = {record_key(record): record for record in ([] if out is None else load_records(out))}
     todo = missing(runs, n, done.values())

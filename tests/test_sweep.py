@@ -349,6 +349,17 @@ def test_workers_with_a_scheduler_is_a_contradiction(sweep_data, capsys):
         sweep.run(runs, *sweep_data, scheduler="tcp://127.0.0.1:1", workers=2)
 
 
+def test_more_workers_than_memory_holds_copies_of_the_data_are_refused(sweep_data, tmp_path):
+    # Each worker process gets its own copy of the data: a million would exhaust memory.
+    runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0])
+    copy = sum(part.nbytes for part in (*sweep_data[0], *sweep_data[1]))
+    with pytest.raises(ValueError, match=rf"workers=1000000: each holds its own copy of the data "
+                                         rf"\({copy / 2**20:,.0f} MiB\), 1,000,000 copies need "
+                                         rf"[\d,.]+ GiB, more than this machine's"):
+        sweep.run(runs, *sweep_data, workers=10**6, out=tmp_path / "r.jsonl", log=print)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
 def test_every_runs_lmbda_is_checked_before_any_trains(sweep_data, tmp_path):
     runs = sweep.grid([(784, 10, 10)], [3.0], epochs=[1], seeds=[0], lmbda=[0.0, 1e300])
     with pytest.raises(ValueError, match="lmbda"):
