@@ -92,6 +92,7 @@ def test_a_resume_continues_the_run_with_its_own_settings(run, tmp_path):
     ("--lmbda", "0.1", "0.0"),
     ("--seed", "8", "7"),
     ("--limit", "500", "600"),
+    ("--limit", "700", "600"),   # 600 were all the run asked for, not all there were
 ])
 def test_resume_refuses_options_that_contradict_the_checkpoint(run, tmp_path, option, value, saved):
     checkpoint = tmp_path / "ck.npz"
@@ -102,6 +103,23 @@ def test_resume_refuses_options_that_contradict_the_checkpoint(run, tmp_path, op
     assert err == (f"fastnet: error: {option} {value} contradicts {checkpoint}, a run with {option} "
                    f"{saved}; leave {option} out to continue that run\n")
     assert checkpoint.read_bytes() == before
+
+
+def test_a_limit_of_all_the_images_agrees_with_a_run_that_had_none(run, tmp_path, capsys):
+    # --limit 50000 (or more) on a run of all 50,000 images trains the same images.
+    checkpoint = tmp_path / "ck.npz"
+    code, out, _ = run("train", "--sizes", "784,10,10", "--seed", "5", "--epochs", "2",
+                       "--checkpoint", str(tmp_path / "both.npz"))
+    both = epoch_lines(out)
+    run("train", "--sizes", "784,10,10", "--seed", "5", "--epochs", "1", "--checkpoint", str(checkpoint))
+    for limit in ("50000", "70000"):
+        assert training.Run.resume(checkpoint, {"limit": int(limit)}).settings.limit is None
+    code, out, err = run("train", "--limit", "50000", "--epochs", "2", "--resume", str(checkpoint))
+    assert code == 0 and epoch_lines(out) == both[1:], err
+    np.testing.assert_array_equal(fastnet.load(checkpoint).parameters,
+                                  fastnet.load(tmp_path / "both.npz").parameters)
+    code, _, err = run("train", "--limit", "49999", "--epochs", "3", "--resume", str(checkpoint))
+    assert code == 2 and f"--limit 49999 contradicts {checkpoint}, a run with no --limit" in err
 
 
 def test_resume_refuses_a_seed_for_a_run_that_had_none(run, tmp_path):
