@@ -9,19 +9,23 @@ Errors answer {"error": message}: 413 for a body over ``max_body`` bytes or an i
 ``images.MAX_PIXELS``, 415 for what is not an image (of ``images.FORMATS``), 422 for a blank
 one, 411 without a Content-Length, 400 for a Content-Length that is not a number of bytes,
 404 for other paths, 405 for PUT, DELETE and PATCH (other methods: the standard library's
-501). No request stops the server. At most ``reads`` images are read at once (a 200 KB PNG
+501), 403 for a request whose Host is a name other than ``localhost`` (a web page whose
+name was made to point at 127.0.0.1, "DNS rebinding", must not read the answers) or a
+POST whose Origin is another site (a page elsewhere must not post to it). No request stops the server. At most ``reads`` images are read at once (a 200 KB PNG
 can need 1 GB to decode); more wait their turn.
 
 Python's own ``http.server.ThreadingHTTPServer``: the page is for one person on their own
 machine (bound to 127.0.0.1), two routes, no dependency to install, and each request gets a
 thread so a slow upload does not hold up the drawing.
 """
+import ipaddress
 import json
 import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from urllib.parse import urlsplit
 
 from fastnet import _data, images, reading
 from fastnet.errors import FastnetFileError
@@ -67,12 +71,16 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = SOCKET_TIMEOUT
 
     def do_GET(self):
+        if not self._allowed():
+            return
         if self.path in ("/", "/index.html"):
             self._send(HTTPStatus.OK, self.server.page, "text/html; charset=utf-8")
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no page {self.path}; the page is /")
 
     def do_POST(self):
+        if not self._allowed():
+            return
         if self.path != "/read":
             self._error(HTTPStatus.NOT_FOUND, f"nothing to post to at {self.path}; post images to /read")
             return
@@ -97,6 +105,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(HTTPStatus.METHOD_NOT_ALLOWED, "use GET / for the page and POST /read for images")
 
     do_DELETE = do_PATCH = do_PUT
+
+    def _allowed(self):
+        """Whether the request comes from this server's own page (or from no browser), else
+        False after answering 403: its Host must be an IP address or localhost, and an
+        Origin, if sent, this server's own."""
+        host = self.headers.get("Host")
+        if host is not None and not _is_local_name(host):
+            self._error(HTTPStatus.FORBIDDEN, f"Host {host[:80]!r} is not an IP address or "
+                        f"localhost: open the page at {self.server.url}")
+            return False
+        origin = self.headers.get("Origin")
+        if self.command == "POST" and origin is not None and origin != f"http://{host}":
+            self._error(HTTPStatus.FORBIDDEN, f"a page from {origin[:80]!r} may not post here; "
+                        f"draw on {self.server.url}")
+            return False
+        return True
 
     def _body(self):
         """The request's body, or None after answering why it is not read."""
@@ -140,3 +164,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         sys.stderr.write(f"fastnet serve: {self.address_string()} {format % args}\n")
+
+
+def _is_local_name(host):
+    """Whether a Host header (``name:port``) names an IP address or localhost."""
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:   # such as an unclosed "[" or a bad IPv6 address
+        return False
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True

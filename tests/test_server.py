@@ -86,9 +86,34 @@ def test_hostile_requests_get_a_4xx_and_the_server_goes_on(page_server, number_i
     assert request(page_server, "POST", "/read", number_images[1])[0] == 200
 
 
+@pytest.mark.parametrize("host, allowed", [
+    ("127.0.0.1:8000", True), ("localhost:8000", True), ("LOCALHOST", True),
+    ("[::1]:8000", True), ("192.168.1.20:8000", True), ("draw.localhost:8000", True),
+    ("attacker.example:8000", False), ("127.0.0.1.attacker.example", False),
+    ("[::1", False), ("", False),
+])
+def test_only_requests_for_an_ip_address_or_localhost_are_answered(page_server, number_images, host, allowed):
+    # DNS rebinding: a page at attacker.example, its name then pointed at 127.0.0.1,
+    # sends Host: attacker.example and must not get the page or the answers.
+    for method, path, body in (("GET", "/", None), ("POST", "/read", number_images[0])):
+        status, answer = request(page_server, method, path, body, {"Host": host})
+        if allowed:
+            assert status == 200
+        else:
+            assert status == 403 and f"Host {host!r} is not an IP address or localhost" in answer["error"]
+
+
+def test_a_post_from_another_sites_page_is_refused(page_server, number_images):
+    host = "%s:%d" % page_server.server_address[:2]
+    for origin, status in ((f"http://{host}", 200), ("https://attacker.example", 403), ("null", 403)):
+        answer = request(page_server, "POST", "/read", number_images[0], {"Host": host, "Origin": origin})
+        assert answer[0] == status
+    assert f"a page from 'null' may not post here; draw on {page_server.url}" in answer[1]["error"]
+
+
 def test_a_request_without_length_or_cut_short_is_refused(page_server, number_images):
-    cut_short = b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + number_images[0][:100]
-    for raw, status in [(b"POST /read HTTP/1.1\r\nHost: x\r\n\r\n", b" 411 "), (cut_short, b" 400 ")]:
+    cut_short = b"POST /read HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n" + number_images[0][:100]
+    for raw, status in [(b"POST /read HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b" 411 "), (cut_short, b" 400 ")]:
         with socket.create_connection(page_server.server_address[:2], timeout=30) as client:
             client.sendall(raw)
             client.shutdown(socket.SHUT_WR)
@@ -98,7 +123,7 @@ def test_a_request_without_length_or_cut_short_is_refused(page_server, number_im
 
 def test_a_length_python_reads_as_a_number_but_is_not_bytes_is_refused(page_server, number_images):
     for length in ("\xb2".encode("latin-1"), "\u0663".encode("utf-8")):   # superscript 2, Arabic 3
-        raw = b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
+        raw = b"POST /read HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + length + b"\r\n\r\n"
         with socket.create_connection(page_server.server_address[:2], timeout=30) as client:
             client.sendall(raw)
             client.shutdown(socket.SHUT_WR)
