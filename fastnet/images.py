@@ -103,7 +103,7 @@ def open_gray(source, name=None):
             upright = _upright(image)
             if upright.size != decoded:   # turned a quarter (EXIF)
                 size = size[::-1]
-            gray = _gray(upright)
+            gray = _gray(upright, name)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageTooLargeError(f"{name}: refused: it declares more than "
                                  f"{Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?); "
@@ -139,15 +139,39 @@ def _upright(image):
     return ImageOps.exif_transpose(image)
 
 
-def _gray(image):
-    """0 black .. 1 white, float32; transparency over white; 16-bit images kept 16-bit."""
+#: The white of float images, by their largest value: 1, else 255 (bytes kept as floats),
+#: else 65535 (16-bit values).
+FLOAT_WHITES = (1.0, 255.0, 65535.0)
+
+
+def _gray(image, name):
+    """0 black .. 1 white, float32; transparency over white; 16-bit and float images kept
+    as they are (Pillow's convert("L") would clip them to 0..255)."""
     from PIL import Image
-    if image.mode.startswith("I"):  # 16-bit grayscale (Pillow's convert("L") would clip it)
-        return np.asarray(image, dtype=np.float32) / 65535
+    if image.mode.startswith("I") or image.mode == "F":
+        return _deep_gray(image, name)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     return np.asarray(image.convert("L"), dtype=np.float32) / 255
+
+
+def _deep_gray(image, name):
+    """A 16-bit, 32-bit integer or float grayscale image as 0 black .. 1 white: integers
+    over 65535, floats over the smallest of ``FLOAT_WHITES`` that holds them; the pixel
+    value a PNG's transparency names becomes white paper."""
+    values = np.asarray(image, dtype=np.float32)   # exact for 16-bit values
+    low, high = float(values.min()), float(values.max())
+    whites = (65535.0,) if image.mode.startswith("I") else FLOAT_WHITES
+    white = next((white for white in whites if 0 <= low and high <= white), None)
+    if white is None:
+        raise FastnetFileError(f"{name}: pixel values from {low:g} to {high:g}; fastnet reads "
+                               f"{image.mode} images with values from 0 to "
+                               f"{' or '.join(f'{white:g}' for white in whites)}")
+    gray = values / np.float32(white)
+    if isinstance(image.info.get("transparency"), int):
+        gray[values == image.info["transparency"]] = 1
+    return gray
 
 
 def _shrunk(Image, gray, side):

@@ -1,6 +1,7 @@
 """Preparing people's images like MNIST's digits (fastnet.images), and ``fastnet predict`` on
 MNIST test digits re-drawn the way people hand digits over."""
 import io
+import re
 import sys
 
 import numpy as np
@@ -68,24 +69,51 @@ def test_prepared_digits_are_made_like_mnists(mnist):
         assert np.allclose(centre_of_mass(pixels), 14, atol=0.5)
 
 
-@pytest.mark.parametrize("mode", ["L", "light-on-dark", "RGB", "RGBA", "P", "I;16"])
+@pytest.mark.parametrize("mode", ["L", "light-on-dark", "RGB", "RGBA", "P", "I;16",
+                                  "I;16 transparent", "I", "F", "F 0..255"])
 def test_an_mnist_digit_comes_back_as_itself(mnist, mode):
     """An MNIST digit saved 5x larger in any common mode (black ink on a transparent
-    background for RGBA) is prepared back into the same 28x28 pixels."""
+    background for RGBA; on paper stored black but marked transparent for a 16-bit PNG;
+    32-bit and float TIFFs) is prepared back into the same 28x28 pixels."""
     _, _, (X, _) = mnist
     for index in range(5):
         ink = np.kron(X[index].reshape(28, 28), np.ones((5, 5), dtype=np.float32))
+        options, form = {}, "PNG"
         if mode == "RGBA":
             alpha = np.rint(ink * 255).astype(np.uint8)
             image = Image.fromarray(np.dstack([np.zeros((140, 140, 3), np.uint8), alpha]))
         elif mode == "I;16":
             image = Image.fromarray(np.rint(65535 * (1 - ink)).astype(np.uint16))
+        elif mode == "I;16 transparent":   # paper 0 (black) named transparent by tRNS
+            ink_values = np.maximum(1, np.rint(65535 * (1 - ink)))
+            image = Image.fromarray(np.where(ink > 0, ink_values, 0).astype(np.uint16))
+            options["transparency"] = 0
+        elif mode in ("I", "F", "F 0..255"):
+            white = 255 if mode == "F 0..255" else 65535 if mode == "I" else 1
+            values = white * (1 - ink)
+            image = Image.fromarray(np.rint(values).astype(np.int32) if mode == "I" else values)
+            form = "TIFF"
         else:
             gray = np.rint(255 * (ink if mode == "light-on-dark" else 1 - ink)).astype(np.uint8)
             image = Image.fromarray(gray).convert(mode if mode in ("RGB", "P") else "L")
         stream = io.BytesIO()
-        image.save(stream, "PNG")
+        image.save(stream, form, **options)
+        assert Image.open(stream).mode == {"light-on-dark": "L"}.get(mode, mode.split()[0])
         np.testing.assert_allclose(images.prepare(stream.getvalue()), X[index], atol=0.02)
+
+
+@pytest.mark.parametrize("values, message", [
+    (np.array([[-5.0, 300.0]]), "pixel values from -5 to 300; fastnet reads F images with values "
+                                "from 0 to 1 or 255 or 65535"),
+    (np.array([[0.0, np.nan]]), "pixel values from nan to nan"),
+    (np.array([[0, 70000]], dtype=np.int32), "pixel values from 0 to 70000; fastnet reads I "
+                                             "images with values from 0 to 65535"),
+])
+def test_deep_images_beyond_their_range_are_file_errors(values, message):
+    stream = io.BytesIO()
+    Image.fromarray(values.astype(np.float32) if values.dtype.kind == "f" else values).save(stream, "TIFF")
+    with pytest.raises(FastnetFileError, match=re.escape(f"digit.tif: {message}")):
+        images.open_gray(stream.getvalue(), name="digit.tif")
 
 
 def test_a_photo_stored_sideways_is_turned_upright(mnist):
