@@ -428,7 +428,9 @@ class Network:
         return eta
 
     def _kernel_threads(self):
-        return numba.get_num_threads() if self._threads is None else self._threads
+        """The threads the kernels run on: ``threads``, at most Numba's (one scratch each)."""
+        available = numba.get_num_threads()
+        return available if self._threads is None else min(self._threads, available)
 
     @contextlib.contextmanager
     def _exclusive(self):

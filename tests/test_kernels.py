@@ -1,5 +1,6 @@
 """The tiled kernels against the reference over awkward shapes, batch sizes and threads."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -67,7 +68,10 @@ def test_threaded_layers_are_big_enough_to_take_the_threaded_path():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_threads_give_the_same_result(dtype):
+def test_threads_give_the_same_result(dtype, monkeypatch):
+    # threads are capped at Numba's count; three are made available so that the work
+    # really splits three ways on a two-core machine too
+    monkeypatch.setattr(network.numba, "get_num_threads", lambda: 3)
     _, X, labels = problem(THREADED, 65, seed=3)   # a short last mini-batch too
     nets = []
     for threads in (1, 2, 3):
@@ -75,6 +79,17 @@ def test_threads_give_the_same_result(dtype):
         list(nets[-1].train((X, labels), 2, 10, 0.5))
     for other in nets[1:]:
         assert_close(other, nets[0], atol=0)
+
+
+def test_threads_beyond_numbas_are_capped_not_allocated():
+    # Each thread of the dense path gets input buffers: 10**7 of them asked for 1 TiB.
+    _, X, labels = problem(THREADED, 30, seed=2)
+    capped = seeded(network.Network, THREADED, 6, threads=10**7)
+    list(capped.train((X, labels), 1, 10, 0.5))
+    assert capped.threads == 10**7 and capped._kernel_threads() == numba.get_num_threads()
+    alone = seeded(network.Network, THREADED, 6, threads=1)
+    list(alone.train((X, labels), 1, 10, 0.5))
+    assert_close(capped, alone, atol=0)
 
 
 def test_threaded_path_matches_reference():
