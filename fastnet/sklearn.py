@@ -10,12 +10,15 @@ validates them and the data, fitted attributes end in ``_``), so it works in pip
 grid searches and with ``clone`` and ``pickle``. Needs scikit-learn 1.6 or later:
 ``pip install 'fastnet-nndl[sklearn]'``.
 """
+import contextlib
+import copy
 import random
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
 
-from fastnet import costs, inits
+from fastnet import _data, costs, inits
 from fastnet.errors import install_hint
 from fastnet.network import Network
 
@@ -33,6 +36,8 @@ except ImportError as error:
 #: Input dtypes used as given; anything else is converted to float64 (float32 inputs are
 #: exact in a float64 network).
 _INPUT_DTYPES = (np.float64, np.float32)
+#: What fitting sets: put back as it was when a fit fails.
+_FITTED = ("classes_", "network_", "_shuffler", "n_iter_", "n_features_in_", "feature_names_in_")
 
 
 class NetworkClassifier(ClassifierMixin, BaseEstimator):
@@ -118,23 +123,25 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train a new network for ``epochs`` epochs on ``X`` ``(n_samples, n_features)``
         and the labels ``y`` ``(n_samples,)``; returns self."""
-        X, y = self._validate(X, y, reset=True)
-        self.classes_ = unique_labels(y)
-        self._start(X.shape[1])
-        return self._train(X, self._encode(y), self.epochs)
+        with self._unchanged_on_error():
+            X, y = self._validate(X, y, reset=True)
+            self.classes_ = unique_labels(y)
+            self._start(X.shape[1])
+            return self._train(X, self._encode(y), self.epochs)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Train one epoch on ``X`` and ``y``, going on from the network trained so far
         (by ``fit`` or earlier calls). The first call needs ``classes``, every label that
         any call will see; returns self."""
-        started = hasattr(self, "network_")
-        X, y = self._validate(X, y, reset=not started)
-        _check_partial_fit_first_call(self, classes)
-        codes = self._encode(y)
-        if not started:
-            self._start(X.shape[1])
-        return self._train(X, codes, 1)
+        with self._unchanged_on_error():
+            started = hasattr(self, "network_")
+            X, y = self._validate(X, y, reset=not started)
+            _check_partial_fit_first_call(self, classes)
+            codes = self._encode(y)
+            if not started:
+                self._start(X.shape[1])
+            return self._train(X, codes, 1)
 
     def predict_proba(self, X):
         """Each class's output divided by the sum of the outputs ``(n_samples, n_classes)``.
@@ -154,6 +161,20 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(outputs, axis=1)]
 
     # -- helpers ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _unchanged_on_error(self):
+        """A fit that fails (a bad lmbda, unknown labels, a diverged epoch, Ctrl-C) leaves
+        the estimator as it was, fitted or not, never half made: a new network that was
+        never trained must not predict."""
+        before = copy.deepcopy({name: vars(self)[name] for name in _FITTED if name in vars(self)})
+        try:
+            yield
+        except BaseException:
+            for name in _FITTED:
+                vars(self).pop(name, None)
+            vars(self).update(before)
+            raise
+
     def _validate(self, X, y, reset):
         X, y = validate_data(self, X, y, dtype=_INPUT_DTYPES, reset=reset)
         check_classification_targets(y)
@@ -170,6 +191,10 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
+        if not isinstance(sizes, (Integral, Sequence, np.ndarray)) or isinstance(sizes, str):
+            raise ValueError(f"hidden_layer_sizes must be a positive integer or a sequence of "
+                             f"them, one per hidden layer, in order, got {sizes!r}"
+                             + (" (a set has no order)" if isinstance(sizes, (set, frozenset)) else ""))
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, one per hidden "
@@ -178,6 +203,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, codes, epochs):
         """``epochs`` epochs on ``X`` and the class positions ``codes``; returns self."""
+        X = _data.inputs("X", X, self.network_.dtype)   # errors name X, as in predict
         for _ in self.network_.train((X, codes), epochs, self.mini_batch_size, self.eta,
                                      lmbda=self.lmbda, rng=self._shuffler):
             self.n_iter_ += 1

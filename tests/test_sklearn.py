@@ -173,12 +173,37 @@ def test_partial_fit_accepts_batches_missing_classes_but_not_unknown_ones(digits
     ({"cost": "hinge"}, "'cost' parameter .* Got 'hinge' instead"),
     ({"dtype": np.int32}, "'dtype' parameter"),
     ({"hidden_layer_sizes": (30, 0)}, r"hidden_layer_sizes must be positive integers.*\(30, 0\)"),
+    ({"hidden_layer_sizes": {30, 100}}, r"hidden_layer_sizes must be .* in order, .*\(a set has no order\)"),
 ])
 def test_bad_parameters_are_named_in_fit(digits, params, match):
     X, y = digits
     model = NetworkClassifier(**params)                    # __init__ only stores them
     with pytest.raises(ValueError, match=match):
         model.fit(X, y)
+
+
+def test_a_failed_fit_leaves_the_fitted_model_as_it_was(digits):
+    X, y = digits
+    model = NetworkClassifier(random_state=0, epochs=2).fit(X, y)
+    predicted, parameters = model.predict(X), model.network_.parameters.copy()
+    for params, data in (({"lmbda": 1e4}, (X, y)),                       # refused by the network
+                         ({}, (X * 1e300, y))):                          # too large for float32
+        model.set_params(**params, dtype="float32" if not params else np.float64)
+        with pytest.raises(ValueError, match="lmbda=10000 is too large|^X: values too large"):
+            model.fit(*data)
+        assert model.n_iter_ == 2 and np.array_equal(model.predict(X), predicted)
+        np.testing.assert_array_equal(model.network_.parameters, parameters)
+
+
+def test_a_failed_first_partial_fit_leaves_the_model_unfitted(digits):
+    X, y = digits
+    model = NetworkClassifier(random_state=0)
+    with pytest.raises(ValueError, match=r"y holds labels \[5, 6, 7, 8, 9\]"):
+        model.partial_fit(X, y, classes=np.arange(5))
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    model.partial_fit(X, y, classes=np.arange(10))          # the corrected call works
+    assert model.n_iter_ == 1 and list(model.classes_) == list(range(10))
 
 
 def test_pickle_round_trip_predicts_the_same(digits):
