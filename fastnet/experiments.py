@@ -186,8 +186,9 @@ def plot_curves(experiments, results, path):
 def _plot_panel(ax, experiments, title, results):
     for experiment in experiments:
         curves = [accuracies(record) for record in results[experiment.name].values()]
-        epochs = range(min(len(curve) for curve in curves))
-        by_epoch = [[curve[j] for curve in curves] for j in epochs]
+        # a seed that diverged ends early: each epoch's band is over the seeds that reached it
+        epochs = range(max(len(curve) for curve in curves))
+        by_epoch = [[curve[j] for curve in curves if j < len(curve)] for j in epochs]
         median_band(ax, epochs, by_epoch, marker=".",
                     label=f"{dashed(experiment.sizes)}, eta {experiment.eta:g}")
     ax.set(title=title, xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100))

@@ -116,6 +116,21 @@ def test_plots_are_written_with_matplotlib(command_output):
         assert (out / name).read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_diverged_seed_does_not_cut_the_others_curves_short():
+    # Seed 2 diverged in its first epoch (no counts): the curve and band still cover every
+    # epoch the other seeds trained, each over the seeds that reached it.
+    plt = pytest.importorskip("matplotlib.pyplot")
+    run = experiments.BY_NAME["30-hidden"]
+    figure, ax = plt.subplots()
+    try:
+        experiments._plot_panel(ax, [run], "title", {run.name: _fake([90, 92, 93], [91, 95], [])})
+        line, = ax.get_lines()
+        assert list(line.get_xdata()) == [0, 1, 2]
+        assert list(line.get_ydata()) == [90.5, 93.5, 93.0]
+    finally:
+        plt.close(figure)
+
+
 def test_without_matplotlib_the_plot_is_skipped_with_a_note(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)       # makes `import matplotlib` fail
     run = experiments.BY_NAME["30-hidden"]
