@@ -94,12 +94,17 @@ def check_memory(sizes, dtype):
 def check_copies(name, copies, nbytes):
     """Refuse ``copies`` (the value of ``name``) copies of ``nbytes`` bytes each when
     together they would not fit in this machine's memory."""
+    check_bytes(name, copies, copies * nbytes, f"each holds its own copy of the data "
+                f"({nbytes / 2**20:,.0f} MiB), {copies:,} copies")
+
+
+def check_bytes(name, value, nbytes, what):
+    """Refuse ``value`` of ``name`` when ``what`` it sizes, ``nbytes`` bytes, would not fit
+    in this machine's memory."""
     memory = _physical_memory()
-    if memory is not None and copies * nbytes > memory:
-        raise ValueError(f"{name}={copies}: each holds its own copy of the data "
-                         f"({nbytes / 2**20:,.0f} MiB), {copies:,} copies need "
-                         f"{copies * nbytes / 2**30:,.1f} GiB, more than this machine's "
-                         f"{memory / 2**30:,.1f} GiB of memory")
+    if memory is not None and nbytes > memory:
+        raise ValueError(f"{name}={value}: {what} need {nbytes / 2**30:,.1f} GiB, more than "
+                         f"this machine's {memory / 2**30:,.1f} GiB of memory")
 
 
 def _physical_memory():

@@ -35,3 +35,9 @@ def test_confusion_matrix_takes_unsigned_and_empty_vectors_and_needs_a_class():
     np.testing.assert_array_equal(metrics.confusion_matrix([], [], 3), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="classes must be an integer >= 1, got 0"):
         metrics.confusion_matrix([0], [0], 0)
+
+
+def test_a_confusion_matrix_larger_than_memory_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"classes=1000000: its counts need 7,450.6 GiB, more "
+                                         r"than this machine's [\d,.]+ GiB of memory"):
+        metrics.confusion_matrix([0], [0], 10**6)
