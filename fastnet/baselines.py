@@ -16,13 +16,16 @@ DIGITS = 10
 
 
 def _images_and_labels(training, test):
-    """Validated ``(X, y, X_test, y_test)``; the images of both sets have equal width."""
+    """Validated ``(X, y, X_test, y_test)``; the images of both sets have equal width, and
+    image bytes (0..255) are scaled to [0, 1] with a warning, as the network does, so that
+    a set of bytes is never compared with one of [0, 1] pixels."""
     X, y = _data.as_arrays("training", training)
     X_test, y_test = _data.as_arrays("test", test)
     if X.shape[1] != X_test.shape[1]:
         raise ValueError(f"training images have {X.shape[1]} pixels but test images have "
                          f"{X_test.shape[1]}; both sets must have the same width")
-    return X, _data.labels("training", y, DIGITS), X_test, _data.labels("test", y_test, DIGITS)
+    return (_data.inputs("training images", X, np.float64), _data.labels("training", y, DIGITS),
+            _data.inputs("test images", X_test, np.float64), _data.labels("test", y_test, DIGITS))
 
 
 def average_darkness(training, test):

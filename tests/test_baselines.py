@@ -85,3 +85,12 @@ def test_svm_without_sklearn_says_how_to_install(monkeypatch):
     training = (images([1.0, 2.0]), np.array([0, 1]))
     with pytest.raises(ImportError, match=r"pip install 'fastnet-nndl\[baselines\]'"):
         svm(training, training)
+
+
+def test_image_bytes_are_scaled_like_the_networks_inputs(training_and_test):
+    # A test set of bytes (0..255) beside training pixels in [0, 1] gave 980, not 2207.
+    (X, y), (X_test, y_test) = training_and_test
+    training, test = (X[:5000], y[:5000]), (X_test[:2000], y_test[:2000])
+    as_bytes = (np.rint(test[0] * 255).astype(np.uint8), test[1])
+    with pytest.warns(UserWarning, match=r"test images are bytes 0\.\.255 \(uint8\); fastnet divided them by 255"):
+        assert average_darkness(training, as_bytes) == average_darkness(training, test)
