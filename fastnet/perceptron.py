@@ -21,9 +21,13 @@ from fastnet.network import sigmoid
 def _vector(name, value, length=None):
     """``value`` as a finite 1-D float64 array (of ``length`` entries if given)."""
     try:
+        if np.asarray(value).dtype.kind in "USV":   # "1" is text, not a number
+            raise TypeError
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {value!r}") from None
+    except OverflowError:   # a Python int beyond float64
+        raise ValueError(f"{name} must be finite, got {_shown(value)}") from None
     if array.ndim != 1:
         raise ValueError(f"{name} must be a 1-D sequence of numbers, got {value!r} "
                          f"(shape {array.shape})")
@@ -38,10 +42,20 @@ def _real(name, value, positive=False):
     """``value`` as a finite float (and > 0 if ``positive``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value) or (positive and value <= 0):
+    try:
+        number = float(value)
+    except OverflowError:   # a Python int beyond float64
+        number = float("inf")
+    if not np.isfinite(number) or (positive and number <= 0):
         expected = "finite and > 0" if positive else "finite"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return float(value)
+        raise ValueError(f"{name} must be {expected}, got {_shown(value)}")
+    return number
+
+
+def _shown(value):
+    """``repr(value)``, cut short (a Python int may have thousands of digits)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class Perceptron:
@@ -76,7 +90,11 @@ class Perceptron:
     def scaled(self, c):
         """The perceptron with all weights and the bias multiplied by ``c > 0``."""
         c = _real("c", c, positive=True)
-        return Perceptron(c * self.weights, c * self.bias)
+        with np.errstate(over="ignore"):
+            weights, bias = c * self.weights, c * self.bias
+        if not (np.isfinite(weights).all() and np.isfinite(bias)):
+            raise ValueError(f"c={c:g} makes the weights or bias overflow to inf")
+        return Perceptron(weights, bias)
 
 
 class PerceptronNetwork:
@@ -92,9 +110,15 @@ class PerceptronNetwork:
     def __init__(self, n_inputs, neurons, outputs):
         self.n_inputs = check_positive_int("n_inputs", n_inputs)
         self.neurons = []
-        for position, (perceptron, sources) in enumerate(neurons):
+        for position, neuron in enumerate(neurons):
+            if not (isinstance(neuron, (tuple, list)) and len(neuron) == 2):
+                raise TypeError(f"neuron {position} must be a (Perceptron, sources) pair, got {neuron!r}")
+            perceptron, sources = neuron
             if not isinstance(perceptron, Perceptron):
                 raise TypeError(f"neuron {position} must be a Perceptron, got {perceptron!r}")
+            if not isinstance(sources, (tuple, list, range)):
+                raise TypeError(f"neuron {position}'s sources must be a sequence of signal "
+                                f"numbers, got {sources!r}")
             sources = tuple(sources)
             if len(sources) != perceptron.weights.size:
                 raise ValueError(f"neuron {position} has {perceptron.weights.size} weights "

@@ -161,6 +161,8 @@ def test_sigmoid_output_at_scale_one_is_the_sigmoid():
     (3.0, ValueError, r"weights must be a 1-D .*3\.0"),
     (["a", "b"], TypeError, r"weights must be a 1-D sequence of numbers, got \['a', 'b'\]"),
     ([1, float("nan")], ValueError, r"weights must be finite, got \[1, nan\]"),
+    (["-2", "-2"], TypeError, r"weights must be a 1-D sequence of numbers, got \['-2', '-2'\]"),
+    ([10**400], ValueError, r"weights must be finite, got \[1000000000.{46}\.\.\.$"),
 ])
 def test_bad_weights(weights, error, match):
     with pytest.raises(error, match=match):
@@ -171,6 +173,7 @@ def test_bad_weights(weights, error, match):
     (float("inf"), ValueError, "bias must be finite, got inf"),
     ("3", TypeError, "bias must be a real number, got '3'"),
     (True, TypeError, "bias must be a real number, got True"),
+    (10**400, ValueError, r"bias must be finite, got 1000000000.{47}\.\.\.$"),
 ])
 def test_bad_bias(bias, error, match):
     with pytest.raises(error, match=match):
@@ -182,6 +185,15 @@ def test_bad_x():
         nand_gate()([1, 0, 1])
     with pytest.raises(ValueError, match="x must be finite"):
         nand_gate()([1, float("nan")])
+    with pytest.raises(TypeError, match=r"x must be a 1-D sequence of numbers, got \['1', '1'\]"):
+        nand_gate()(["1", "1"])   # was read as the number 1
+
+
+def test_a_scale_that_overflows_the_weights_names_it():
+    with pytest.raises(ValueError, match=r"^c=1e\+308 makes the weights or bias overflow to inf$"):
+        nand_gate().scaled(1e308)
+    with pytest.raises(ValueError, match=r"scale must be finite and > 0, got 1000"):
+        nand_gate().sigmoid_output([1, 1], scale=10**400)
 
 
 @pytest.mark.parametrize("scale", [0, -1.0, float("inf")])
@@ -206,6 +218,8 @@ def test_bad_adder_bits(x1, error, match):
     ([(nand_gate(), (0,))], (2,), ValueError, r"neuron 0 has 2 weights but reads 1 signals"),
     ([(nand_gate(), (0, 1))], (3,), ValueError, r"outputs \(3,\) refer to signals \[3\]"),
     ([([-2, -2], (0, 1))], (2,), TypeError, r"neuron 0 must be a Perceptron"),
+    ([nand_gate()], (2,), TypeError, r"neuron 0 must be a \(Perceptron, sources\) pair, got Perceptron"),
+    ([(nand_gate(), 2)], (2,), TypeError, r"neuron 0's sources must be a sequence of signal numbers, got 2"),
 ])
 def test_bad_wiring(neurons, outputs, error, match):
     with pytest.raises(error, match=match):
