@@ -180,8 +180,10 @@ def check_overwrite(path, run):
         theirs, mine = getattr(there.settings, name), getattr(run.settings, name)
         if theirs != mine:
             kind = "network" if name in NETWORK else "run"
+            differs = (f"not {_shown(name, mine)}" if mine is not None
+                       else f"this run has no --{name}")   # not "not None"
             raise ValueError(f"--checkpoint {path} holds a checkpoint of another {kind} "
-                             f"({_option(name, theirs)}, not {_shown(name, mine)}); continue it "
+                             f"({_option(name, theirs)}, {differs}); continue it "
                              f"with --resume {path}, {advice}")
     if run.settings.seed is None:
         raise ValueError(f"--checkpoint {path} holds a checkpoint of an unseeded run, which a "

@@ -174,6 +174,8 @@ def test_a_new_run_does_not_overwrite_a_checkpoint_of_another_network(run, tmp_p
     code, _, err = run("train", *other, "--seed", "1", "--force")
     code, _, err = run("train", *other, "--seed", "2")
     assert code == 2 and "holds a checkpoint of another run (--seed 1, not 2)" in err
+    code, _, err = run("train", *other)
+    assert code == 2 and "holds a checkpoint of another run (--seed 1, this run has no --seed)" in err
     code, _, _ = run("train", *other, "--seed", "1", "--epochs", "2")   # this very run: retraced
     assert code == 0 and fastnet.load(checkpoint).sizes == (784, 20, 10)
 
