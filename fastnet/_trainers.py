@@ -8,8 +8,12 @@ or, for training a network whose steps a reader replaced, NumPy.
   parameters, made once (the test set of a training is converted once, not every epoch).
 
 Either way the choice is by the inputs' density, unless ``Network.sparse`` forces it.
+The sparse path's thread count, where it is not set and the work is small, is chosen by
+timing (``ThreadChoice``).
 """
 import contextlib
+import statistics
+import time
 
 import numba
 import numpy as np
@@ -21,9 +25,19 @@ from fastnet._layout import Workspace, aligned_zeros
 #: sparse first layer costs about this much more per multiply-add than the dense one.
 SPARSE_DENSITY = 0.5
 #: First-layer multiply-adds per mini-batch (non-zero inputs x neurons) from which the
-#: sparse path shares the work between threads by default: below it (MNIST with up to
-#: about 300 hidden neurons) two threads were measured no faster than one.
+#: sparse path shares the work between all threads by default. Below it (MNIST with up to
+#: about 300 hidden neurons) two threads were measured as fast as 1.3 times one in some
+#: processes and slower in others (on a VM: it depends on where its threads land), so
+#: there one thread is timed against all (``ThreadChoice``) and the faster kept.
 SPARSE_PARALLEL_WORK = 1 << 19
+#: Timed slices per thread count when choosing, after one untimed slice each (the first
+#: region on more threads starts Numba's thread pool).
+CHOICE_TRIALS = 3
+#: Slices of an epoch the choice times in (so it takes about an eighth of the first epoch).
+CHOICE_SLICES = 64
+#: More threads are chosen only when they take at most this fraction of the time of one:
+#: they also take a core from whatever else runs.
+CHOICE_MARGIN = 0.9
 
 
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
@@ -140,6 +154,33 @@ class DenseTrainer:
                              workspace.unit_offsets, workspace.inputs, self.threads)
 
 
+class ThreadChoice:
+    """One thread or ``threads``, whichever trains faster, found by timing slices of
+    training with each in turn (``CHOICE_TRIALS`` each, after one untimed): the thread
+    count changes the speed, never the numbers. ``slice_samples``: samples a slice."""
+
+    def __init__(self, threads, slice_samples):
+        self.candidates, self.slice_samples = (1, threads), slice_samples
+        self.slices = dict.fromkeys(self.candidates, 0)
+        self.seconds = {count: [] for count in self.candidates}   # per sample, timed slices
+        self.chosen = None
+
+    def next(self):
+        """The thread count for the next slice: the chosen one, else the least tried."""
+        if self.chosen is not None:
+            return self.chosen
+        return min(self.candidates, key=self.slices.get)
+
+    def record(self, threads, samples, seconds):
+        """A slice of ``samples`` trained on ``threads`` threads took ``seconds``."""
+        if self.slices[threads] > 0:
+            self.seconds[threads].append(seconds / samples)
+        self.slices[threads] += 1
+        if all(len(times) >= CHOICE_TRIALS for times in self.seconds.values()):
+            one, more = (statistics.median(self.seconds[count]) for count in self.candidates)
+            self.chosen = self.candidates[1] if more <= CHOICE_MARGIN * one else 1
+
+
 class SparseTrainer:
     """The sparse first layer (``fastnet._sparse``): inputs as CSR, the first layer (and
     output layer) mirrored into the scratch for the length of each epoch."""
@@ -150,6 +191,12 @@ class SparseTrainer:
         capacity = min(batch, X.shape[0])
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
+        self.choice = None
+        if net.threads is None and self.threads < numba.get_num_threads():
+            self.threads = numba.get_num_threads()
+            slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
+            self.choice = net._workspace(("thread choice", self.threads, batch, slice_samples),
+                                         lambda: ThreadChoice(self.threads, slice_samples))
         layout = net._layout
         self.network = _kernel_net(net)
         self.scratch = net._workspace(
@@ -171,11 +218,24 @@ class SparseTrainer:
             _sparse.unmirror(self.network, self.scratch)
 
     def run(self, order, eta):
-        """Train the samples ``order``: the epoch, or a slice of it. Once a slice found the
-        cores busy, the rest of the epoch runs on one thread: starting a team of threads
-        on busy cores costs a time slice per region."""
+        """Train the samples ``order`` (the epoch, or a slice of it; whole mini-batches), in
+        timed slices while the thread count is being chosen."""
+        choice, start = self.choice, 0
+        while choice is not None and choice.chosen is None and start < len(order):
+            part, threads = order[start:start + choice.slice_samples], choice.next()
+            began = time.perf_counter()
+            self._run(part, eta, threads)
+            choice.record(threads, len(part), time.perf_counter() - began)
+            start += len(part)
+        if start < len(order):
+            self._run(order[start:], eta, self.threads if choice is None else choice.chosen)
+
+    def _run(self, order, eta, threads):
+        """Train the samples ``order`` on ``threads`` threads. Once a region found the cores
+        busy, the rest of the epoch runs on one thread: starting a team of threads on busy
+        cores costs a time slice per region."""
         state = self.scratch.state
-        threads = 1 if state[_sync.ALONE] else self.threads
+        threads = 1 if state[_sync.ALONE] else threads
         _sync.start_region(state)
         with _numba_threads(threads):
             _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,

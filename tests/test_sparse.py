@@ -192,3 +192,46 @@ def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, si
     list(team.train((X, y), 2, 10, 0.5, lmbda=0.5))
     assert regions and all(state[_sync.ALONE] == 1 for state in regions)   # it went alone
     assert max_difference(team, alone) == 0
+
+
+# -- the thread count chosen by timing -----------------------------------------------------
+@pytest.mark.parametrize("more, chosen", [(0.8, 2), (0.9, 2), (0.95, 1), (1.5, 1)])
+def test_thread_choice_keeps_more_threads_only_when_clearly_faster(more, chosen):
+    """Slices alternate one thread and two; the first of each is not timed (it starts the
+    thread pool); after CHOICE_TRIALS timed slices each, two are kept only when their median
+    time a sample is at most CHOICE_MARGIN of one thread's."""
+    choice = _trainers.ThreadChoice(2, 100)
+    seconds = {1: [9.0, 1.0, 1.2, 0.9], 2: [9.0, more, more * 5, more * 0.1]}
+    for trial in range(_trainers.CHOICE_TRIALS + 1):
+        for _ in range(2):
+            threads = choice.next()
+            assert choice.chosen is None and threads == (1, 2)[choice.slices[2] < choice.slices[1]]
+            choice.record(threads, 100, 100 * seconds[threads][trial])
+    assert choice.chosen == chosen and choice.next() == chosen
+
+
+def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(monkeypatch):
+    # A fake clock makes two threads twice as fast: the choice then trains on two, in slices
+    # while choosing, and the network is bit-identical to one trained on one thread.
+    monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
+    clock, regions = [0.0], []
+    monkeypatch.setattr(_trainers.time, "perf_counter", lambda: clock[0])
+    run = _trainers.SparseTrainer._run
+
+    def timed(trainer, order, eta, threads):
+        regions.append((len(order), threads))
+        clock[0] += len(order) / threads
+        run(trainer, order, eta, threads)
+    monkeypatch.setattr(_trainers.SparseTrainer, "_run", timed)
+    rng = np.random.default_rng(4)
+    X, y = inputs("10%", 2000, 64, rng), rng.integers(0, 7, 2000)
+    auto = seeded(network.Network, [64, 20, 7], 5, sparse=True)
+    list(auto.train((X, y), 2, 10, 0.5))
+    slices = 2 * (_trainers.CHOICE_TRIALS + 1)
+    part = 10 * (2000 // (10 * _trainers.CHOICE_SLICES))
+    assert regions[:slices] == [(part, 1), (part, 2)] * (slices // 2)
+    assert regions[slices:] == [(2000 - slices * part, 2), (2000, 2)]   # the epochs' rest, then the next
+    assert auto._workspaces[("thread choice", 2, 10, part)].chosen == 2
+    one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
+    list(one.train((X, y), 2, 10, 0.5))
+    assert max_difference(auto, one) == 0
