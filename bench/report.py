@@ -89,7 +89,7 @@ def main(path):
                   f"processes gain on this machine")
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
-                  f"{info['threads']} kernel thread{'s' if info['threads'] != 1 else ''}) with a busy Python thread in the process: "
+                  f"{info['threads']} kernel thread{'' if str(info['threads']) == '1' else 's'}) with a busy Python thread in the process: "
                   f"{info['busy']:.3f} s against {info['alone']:.3f} s alone: "
                   f"{verdict(info['ratio'], 2, most=True)}")
 

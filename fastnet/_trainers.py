@@ -33,7 +33,8 @@ SPARSE_PARALLEL_WORK = 1 << 19
 #: Timed slices per thread count when choosing, after one untimed slice each (the first
 #: region on more threads starts Numba's thread pool).
 CHOICE_TRIALS = 3
-#: Slices of an epoch the choice times in (so it takes about an eighth of the first epoch).
+#: Slices of an epoch the choice times in: it takes an eighth of each epoch, half of it on
+#: the slower count (about 1% of the epoch's time when one is 1.2 times the other).
 CHOICE_SLICES = 64
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
@@ -132,6 +133,7 @@ def _threads(net, parallel):
 
 class DenseTrainer:
     """The compiled kernels over dense input rows."""
+    timed = False   # its thread count is never timed
 
     def __init__(self, net, X, T, batch, decay):
         self.net, self.X, self.T, self.batch = net, X, T, batch
@@ -191,12 +193,11 @@ class SparseTrainer:
         capacity = min(batch, X.shape[0])
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
-        self.choice = None
-        if net.threads is None and self.threads < numba.get_num_threads():
+        self.timed = net.threads is None and self.threads < numba.get_num_threads()
+        if self.timed:
             self.threads = numba.get_num_threads()
-            slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
-            self.choice = net._workspace(("thread choice", self.threads, batch, slice_samples),
-                                         lambda: ThreadChoice(self.threads, slice_samples))
+        self.slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
+        self.choice = None
         layout = net._layout
         self.network = _kernel_net(net)
         self.scratch = net._workspace(
@@ -209,9 +210,12 @@ class SparseTrainer:
     @contextlib.contextmanager
     def epoch(self):
         """Mirror the network in, and always back out, also on an interrupt. Every epoch
-        starts with the full team of threads (``_sync``: busy cores make it go on alone)."""
+        starts with the full team of threads (``_sync``: busy cores make it go on alone),
+        and times its thread count anew if it is automatic (what else runs may change)."""
         _sparse.mirror(self.network, self.scratch)
         self.scratch.state[:] = 0
+        if self.timed:
+            self.choice = ThreadChoice(self.threads, self.slice_samples)
         try:
             yield
         finally:

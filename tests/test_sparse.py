@@ -211,8 +211,8 @@ def test_thread_choice_keeps_more_threads_only_when_clearly_faster(more, chosen)
 
 
 def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(monkeypatch):
-    # A fake clock makes two threads twice as fast: the choice then trains on two, in slices
-    # while choosing, and the network is bit-identical to one trained on one thread.
+    # A fake clock makes two threads twice as fast: each epoch then trains on two after its
+    # timed slices, and the network is bit-identical to one trained on one thread.
     monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
     clock, regions = [0.0], []
     monkeypatch.setattr(_trainers.time, "perf_counter", lambda: clock[0])
@@ -229,9 +229,8 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     list(auto.train((X, y), 2, 10, 0.5))
     slices = 2 * (_trainers.CHOICE_TRIALS + 1)
     part = 10 * (2000 // (10 * _trainers.CHOICE_SLICES))
-    assert regions[:slices] == [(part, 1), (part, 2)] * (slices // 2)
-    assert regions[slices:] == [(2000 - slices * part, 2), (2000, 2)]   # the epochs' rest, then the next
-    assert auto._workspaces[("thread choice", 2, 10, part)].chosen == 2
+    each_epoch = [(part, 1), (part, 2)] * (slices // 2) + [(2000 - slices * part, 2)]   # then the rest
+    assert regions == each_epoch * 2   # timed anew each epoch
     one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
     list(one.train((X, y), 2, 10, 0.5))
     assert max_difference(auto, one) == 0
