@@ -8,7 +8,7 @@ meet once per mini-batch and yield the core when a wait runs long (``fastnet._sy
   the same job alone: perfect sharing of 2 cores by 2 jobs would be 1x each on 2 cores;
   the target is at most 3x;
 - an epoch with a pure-Python busy loop in another thread of the same process, against the
-  epoch alone: at most 2x; at 784-300-10 (the issue's example; automatic threads: one or two, timed each epoch) and
+  epoch alone: at most 2x; at 784-300-10 (the issue's example; automatic threads: one or two, as timed) and
   784-1000-10 (two threads, which share the cores with the busy thread).
 
 Targets are reported by ``bench.report``, not asserted: a miss is a figure to publish.
@@ -55,7 +55,7 @@ def test_a_busy_python_thread(benchmark, smoke, mnist, hidden):
     data = (X[:n], y[:n])
     list(net.train(data, 1, 10, 3.0))   # compile, convert
     trainer = _trainers.choose(net, *net._training_arrays("data", data), 10, 0.0, set())
-    threads = f"1 or {trainer.threads} (timed each epoch)" if trainer.timed \
+    threads = f"1 or {trainer.threads} (as timed)" if trainer.timed \
         else str(trainer.threads)
 
     def epoch():

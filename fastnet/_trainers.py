@@ -33,8 +33,8 @@ SPARSE_PARALLEL_WORK = 1 << 19
 #: Timed slices per thread count when choosing, after one untimed slice each (the first
 #: region on more threads starts Numba's thread pool).
 CHOICE_TRIALS = 3
-#: Slices of an epoch the choice times in: it takes an eighth of each epoch, half of it on
-#: the slower count (about 1% of the epoch's time when one is 1.2 times the other).
+#: Slices of an epoch the choice times in: it takes an eighth of a network's first epoch on
+#: the data, once (every slice costs a Python thread that waits for the GIL its turn).
 CHOICE_SLICES = 64
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
@@ -194,10 +194,12 @@ class SparseTrainer:
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
         self.timed = net.threads is None and self.threads < numba.get_num_threads()
-        if self.timed:
-            self.threads = numba.get_num_threads()
-        self.slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
         self.choice = None
+        if self.timed:   # kept with the network: later calls on the same data go on with it
+            self.threads = numba.get_num_threads()
+            slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
+            self.choice = net._workspace(("thread choice", self.threads, batch, slice_samples),
+                                         lambda: ThreadChoice(self.threads, slice_samples))
         layout = net._layout
         self.network = _kernel_net(net)
         self.scratch = net._workspace(
@@ -210,12 +212,9 @@ class SparseTrainer:
     @contextlib.contextmanager
     def epoch(self):
         """Mirror the network in, and always back out, also on an interrupt. Every epoch
-        starts with the full team of threads (``_sync``: busy cores make it go on alone),
-        and times its thread count anew if it is automatic (what else runs may change)."""
+        starts with the full team of threads (``_sync``: busy cores make it go on alone)."""
         _sparse.mirror(self.network, self.scratch)
         self.scratch.state[:] = 0
-        if self.timed:
-            self.choice = ThreadChoice(self.threads, self.slice_samples)
         try:
             yield
         finally:

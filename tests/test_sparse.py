@@ -211,8 +211,8 @@ def test_thread_choice_keeps_more_threads_only_when_clearly_faster(more, chosen)
 
 
 def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(monkeypatch):
-    # A fake clock makes two threads twice as fast: each epoch then trains on two after its
-    # timed slices, and the network is bit-identical to one trained on one thread.
+    # A fake clock makes two threads twice as fast: after the first epoch's timed slices the
+    # network trains on two, and it is bit-identical to one trained on one thread.
     monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
     clock, regions = [0.0], []
     monkeypatch.setattr(_trainers.time, "perf_counter", lambda: clock[0])
@@ -226,11 +226,15 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     rng = np.random.default_rng(4)
     X, y = inputs("10%", 2000, 64, rng), rng.integers(0, 7, 2000)
     auto = seeded(network.Network, [64, 20, 7], 5, sparse=True)
-    list(auto.train((X, y), 2, 10, 0.5))
+    list(auto.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     slices = 2 * (_trainers.CHOICE_TRIALS + 1)
     part = 10 * (2000 // (10 * _trainers.CHOICE_SLICES))
-    each_epoch = [(part, 1), (part, 2)] * (slices // 2) + [(2000 - slices * part, 2)]   # then the rest
-    assert regions == each_epoch * 2   # timed anew each epoch
+    timed = [(part, 1), (part, 2)] * (slices // 2)
+    assert regions == timed + [(2000 - slices * part, 2), (2000, 2)]   # the epoch's rest, the next
+    assert auto._workspaces[("thread choice", 2, 10, part)].chosen == 2
+    list(auto.train((X, y), 1, 10, 0.5, rng=random.Random(2)))   # a later call keeps the choice
+    assert regions[-1] == (2000, 2)
     one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
-    list(one.train((X, y), 2, 10, 0.5))
+    list(one.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
+    list(one.train((X, y), 1, 10, 0.5, rng=random.Random(2)))
     assert max_difference(auto, one) == 0
