@@ -159,7 +159,9 @@ class DenseTrainer:
 class ThreadChoice:
     """One thread or ``threads``, whichever trains faster, found by timing slices of
     training with each in turn (``CHOICE_TRIALS`` each, after one untimed): the thread
-    count changes the speed, never the numbers. ``slice_samples``: samples a slice."""
+    count changes the speed, never the numbers. ``slice_samples``: samples a slice. A team
+    that later finds the cores busy (``_sync``) sets ``chosen`` to one for good: another
+    job or a busy Python thread shares them, and one thread is then the faster."""
 
     def __init__(self, threads, slice_samples):
         self.candidates, self.slice_samples = (1, threads), slice_samples
@@ -232,6 +234,8 @@ class SparseTrainer:
             start += len(part)
         if start < len(order):
             self._run(order[start:], eta, self.threads if choice is None else choice.chosen)
+        if choice is not None and self.scratch.state[_sync.ALONE]:
+            choice.chosen = 1   # the cores were found busy: the team broke up, so one from now on
 
     def _run(self, order, eta, threads):
         """Train the samples ``order`` on ``threads`` threads. Once a region found the cores

@@ -238,3 +238,24 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     list(one.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     list(one.train((X, y), 1, 10, 0.5, rng=random.Random(2)))
     assert max_difference(auto, one) == 0
+
+
+def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
+    # After a region went alone (another job or a busy Python thread on the cores), the
+    # automatic count stays at one: the timed two would keep meeting the same contention.
+    from fastnet import _sync
+    monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
+    rng = np.random.default_rng(4)
+    X, y = inputs("10%", 2000, 64, rng), rng.integers(0, 7, 2000)
+    net = seeded(network.Network, [64, 20, 7], 5, sparse=True)
+    list(net.train((X, y), 1, 10, 0.5))
+    (choice,) = [value for key, value in net._workspaces.items() if key[0] == "thread choice"]
+    choice.chosen = 2   # as if timed faster
+    start_region = _sync.start_region
+
+    def busy(state):
+        start_region(state)
+        state[_sync.ALONE] = 1
+    monkeypatch.setattr(_sync, "start_region", busy)
+    list(net.train((X, y), 1, 10, 0.5))
+    assert choice.chosen == 1
