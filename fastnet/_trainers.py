@@ -33,8 +33,8 @@ SPARSE_PARALLEL_WORK = 1 << 19
 #: Timed slices per thread count when choosing, after one untimed slice each (the first
 #: region on more threads starts Numba's thread pool).
 CHOICE_TRIALS = 3
-#: Slices of an epoch the choice times in: it takes an eighth of a network's first epoch on
-#: the data, once (every slice costs a Python thread that waits for the GIL its turn).
+#: Slices of an epoch the choice times in: it takes an eighth of a network's first epoch,
+#: once (every slice costs a Python thread that waits for the GIL its turn).
 CHOICE_SLICES = 64
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
@@ -159,12 +159,11 @@ class DenseTrainer:
 class ThreadChoice:
     """One thread or ``threads``, whichever trains faster, found by timing slices of
     training with each in turn (``CHOICE_TRIALS`` each, after one untimed): the thread
-    count changes the speed, never the numbers. ``slice_samples``: samples a slice. A team
-    that later finds the cores busy (``_sync``) sets ``chosen`` to one for good: another
+    count changes the speed, never the numbers. A team that later finds the cores busy (``_sync``) sets ``chosen`` to one for good: another
     job or a busy Python thread shares them, and one thread is then the faster."""
 
-    def __init__(self, threads, slice_samples):
-        self.candidates, self.slice_samples = (1, threads), slice_samples
+    def __init__(self, threads):
+        self.candidates = (1, threads)
         self.slices = dict.fromkeys(self.candidates, 0)
         self.seconds = {count: [] for count in self.candidates}   # per sample, timed slices
         self.chosen = None
@@ -197,11 +196,11 @@ class SparseTrainer:
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
         self.timed = net.threads is None and self.threads < numba.get_num_threads()
         self.choice = None
-        if self.timed:   # kept with the network: later calls on the same data go on with it
+        self.slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
+        if self.timed:   # kept with the network: later calls go on with it
             self.threads = numba.get_num_threads()
-            slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
-            self.choice = net._workspace(("thread choice", self.threads, batch, slice_samples),
-                                         lambda: ThreadChoice(self.threads, slice_samples))
+            self.choice = net._workspace(("thread choice", self.threads, batch),
+                                         lambda: ThreadChoice(self.threads))
         layout = net._layout
         self.network = _kernel_net(net)
         self.scratch = net._workspace(
@@ -227,7 +226,7 @@ class SparseTrainer:
         timed slices while the thread count is being chosen."""
         choice, start = self.choice, 0
         while choice is not None and choice.chosen is None and start < len(order):
-            part, threads = order[start:start + choice.slice_samples], choice.next()
+            part, threads = order[start:start + self.slice_samples], choice.next()
             began = time.perf_counter()
             self._run(part, eta, threads)
             choice.record(threads, len(part), time.perf_counter() - began)

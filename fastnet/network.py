@@ -104,7 +104,7 @@ class Network:
     ``np.float32`` for speed (the draws are made in float64 and rounded). ``threads``
     caps the threads the kernels use (default: automatic, Numba's
     ``numba.get_num_threads()`` where the work is large enough to share, else one or
-    all, whichever trains faster when timed in its first epoch on the data); results do not depend
+    all, whichever trains faster when timed in its first epoch); results do not depend
     on it. ``rng``, a ``np.random.RandomState``, draws the
     parameters instead of ``np.random`` (``RandomState(s)`` draws what ``np.random.seed(s)``
     would). ``sparse``: train the first layer on the non-zero inputs only (True), on all

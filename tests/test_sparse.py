@@ -200,7 +200,7 @@ def test_thread_choice_keeps_more_threads_only_when_clearly_faster(more, chosen)
     """Slices alternate one thread and two; the first of each is not timed (it starts the
     thread pool); after CHOICE_TRIALS timed slices each, two are kept only when their median
     time a sample is at most CHOICE_MARGIN of one thread's."""
-    choice = _trainers.ThreadChoice(2, 100)
+    choice = _trainers.ThreadChoice(2)
     seconds = {1: [9.0, 1.0, 1.2, 0.9], 2: [9.0, more, more * 5, more * 0.1]}
     for trial in range(_trainers.CHOICE_TRIALS + 1):
         for _ in range(2):
@@ -231,7 +231,7 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     part = 10 * (2000 // (10 * _trainers.CHOICE_SLICES))
     timed = [(part, 1), (part, 2)] * (slices // 2)
     assert regions == timed + [(2000 - slices * part, 2), (2000, 2)]   # the epoch's rest, the next
-    assert auto._workspaces[("thread choice", 2, 10, part)].chosen == 2
+    assert auto._workspaces[("thread choice", 2, 10)].chosen == 2
     list(auto.train((X, y), 1, 10, 0.5, rng=random.Random(2)))   # a later call keeps the choice
     assert regions[-1] == (2000, 2)
     one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
