@@ -36,6 +36,9 @@ CHOICE_TRIALS = 3
 #: Slices of an epoch the choice times in: it takes an eighth of a network's first epoch,
 #: once (every slice costs a Python thread that waits for the GIL its turn).
 CHOICE_SLICES = 64
+#: Samples a timed slice has at least (fewer are too quick to time): training on fewer
+#: than 8 such slices runs on one thread and leaves the count to be timed later.
+CHOICE_MIN_SLICE = 500
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
 CHOICE_MARGIN = 0.9
@@ -196,7 +199,7 @@ class SparseTrainer:
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
         self.timed = net.threads is None and self.threads < numba.get_num_threads()
         self.choice = None
-        self.slice_samples = batch * max(1, X.shape[0] // (batch * CHOICE_SLICES))
+        self.slice_samples = batch * -(-max(CHOICE_MIN_SLICE, X.shape[0] // CHOICE_SLICES) // batch)
         if self.timed:   # kept with the network: later calls go on with it
             self.threads = numba.get_num_threads()
             self.choice = net._workspace(("thread choice", self.threads, batch),
@@ -226,10 +229,13 @@ class SparseTrainer:
         timed slices while the thread count is being chosen."""
         choice, start = self.choice, 0
         while choice is not None and choice.chosen is None and start < len(order):
-            part, threads = order[start:start + self.slice_samples], choice.next()
-            began = time.perf_counter()
-            self._run(part, eta, threads)
-            choice.record(threads, len(part), time.perf_counter() - began)
+            part = order[start:start + self.slice_samples]
+            if len(part) < self.slice_samples:   # too short to time
+                self._run(part, eta, 1)
+            else:
+                threads, began = choice.next(), time.perf_counter()
+                self._run(part, eta, threads)
+                choice.record(threads, len(part), time.perf_counter() - began)
             start += len(part)
         if start < len(order):
             self._run(order[start:], eta, self.threads if choice is None else choice.chosen)

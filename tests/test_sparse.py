@@ -213,6 +213,7 @@ def test_thread_choice_keeps_more_threads_only_when_clearly_faster(more, chosen)
 def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(monkeypatch):
     # A fake clock makes two threads twice as fast: after the first epoch's timed slices the
     # network trains on two, and it is bit-identical to one trained on one thread.
+    from fastnet import _sync
     monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
     clock, regions = [0.0], []
     monkeypatch.setattr(_trainers.time, "perf_counter", lambda: clock[0])
@@ -222,19 +223,24 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
         regions.append((len(order), threads))
         clock[0] += len(order) / threads
         run(trainer, order, eta, threads)
+        trainer.scratch.state[_sync.ALONE] = 0   # busy real cores are another test's case
     monkeypatch.setattr(_trainers.SparseTrainer, "_run", timed)
     rng = np.random.default_rng(4)
-    X, y = inputs("10%", 2000, 64, rng), rng.integers(0, 7, 2000)
+    n, part = 5000, _trainers.CHOICE_MIN_SLICE
+    X, y = inputs("10%", n, 64, rng), rng.integers(0, 7, n)
     auto = seeded(network.Network, [64, 20, 7], 5, sparse=True)
+    list(auto.train((X[:300], y[:300]), 1, 10, 0.5, rng=random.Random(0)))
+    assert regions == [(300, 1)]   # too few samples to time: one thread, nothing chosen
+    regions.clear()
     list(auto.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     slices = 2 * (_trainers.CHOICE_TRIALS + 1)
-    part = 10 * (2000 // (10 * _trainers.CHOICE_SLICES))
     timed = [(part, 1), (part, 2)] * (slices // 2)
-    assert regions == timed + [(2000 - slices * part, 2), (2000, 2)]   # the epoch's rest, the next
+    assert regions == timed + [(n - slices * part, 2), (n, 2)]   # the epoch's rest, the next
     assert auto._workspaces[("thread choice", 2, 10)].chosen == 2
     list(auto.train((X, y), 1, 10, 0.5, rng=random.Random(2)))   # a later call keeps the choice
-    assert regions[-1] == (2000, 2)
+    assert regions[-1] == (n, 2)
     one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
+    list(one.train((X[:300], y[:300]), 1, 10, 0.5, rng=random.Random(0)))
     list(one.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     list(one.train((X, y), 1, 10, 0.5, rng=random.Random(2)))
     assert max_difference(auto, one) == 0
@@ -246,7 +252,7 @@ def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
     from fastnet import _sync
     monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
     rng = np.random.default_rng(4)
-    X, y = inputs("10%", 2000, 64, rng), rng.integers(0, 7, 2000)
+    X, y = inputs("10%", 5000, 64, rng), rng.integers(0, 7, 5000)
     net = seeded(network.Network, [64, 20, 7], 5, sparse=True)
     list(net.train((X, y), 1, 10, 0.5))
     (choice,) = [value for key, value in net._workspaces.items() if key[0] == "thread choice"]
