@@ -36,9 +36,9 @@ CHOICE_TRIALS = 3
 #: Slices of an epoch the choice times in: it takes an eighth of a network's first epoch,
 #: once (every slice costs a Python thread that waits for the GIL its turn).
 CHOICE_SLICES = 64
-#: Samples a timed slice has at least (fewer are too quick to time): training on fewer
-#: than 8 such slices runs on one thread and leaves the count to be timed later.
-CHOICE_MIN_SLICE = 500
+#: Samples a timed slice has at least (fewer are too quick to time): shorter calls (small
+#: data, or the slices progress reports are shown for) run on one thread, untimed.
+CHOICE_MIN_SLICE = 250
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
 CHOICE_MARGIN = 0.9
@@ -230,7 +230,7 @@ class SparseTrainer:
         choice, start = self.choice, 0
         while choice is not None and choice.chosen is None and start < len(order):
             part = order[start:start + self.slice_samples]
-            if len(part) < self.slice_samples:   # too short to time
+            if len(part) < CHOICE_MIN_SLICE:   # too short to time
                 self._run(part, eta, 1)
             else:
                 threads, began = choice.next(), time.perf_counter()

@@ -226,11 +226,11 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
         trainer.scratch.state[_sync.ALONE] = 0   # busy real cores are another test's case
     monkeypatch.setattr(_trainers.SparseTrainer, "_run", timed)
     rng = np.random.default_rng(4)
-    n, part = 5000, _trainers.CHOICE_MIN_SLICE
+    n, part = 5000, 10 * -(-_trainers.CHOICE_MIN_SLICE // 10)
     X, y = inputs("10%", n, 64, rng), rng.integers(0, 7, n)
     auto = seeded(network.Network, [64, 20, 7], 5, sparse=True)
-    list(auto.train((X[:300], y[:300]), 1, 10, 0.5, rng=random.Random(0)))
-    assert regions == [(300, 1)]   # too few samples to time: one thread, nothing chosen
+    list(auto.train((X[:200], y[:200]), 1, 10, 0.5, rng=random.Random(0)))
+    assert regions == [(200, 1)]   # too few samples to time: one thread, nothing chosen
     regions.clear()
     list(auto.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     slices = 2 * (_trainers.CHOICE_TRIALS + 1)
@@ -239,8 +239,13 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     assert auto._workspaces[("thread choice", 2, 10)].chosen == 2
     list(auto.train((X, y), 1, 10, 0.5, rng=random.Random(2)))   # a later call keeps the choice
     assert regions[-1] == (n, 2)
+    # with progress shown the epoch comes in 100 slices: 25,000 samples make them long enough
+    big = inputs("10%", 25_000, 64, rng), rng.integers(0, 7, 25_000)
+    shown = seeded(network.Network, [64, 20, 7], 5, sparse=True)
+    list(shown.train(big, 1, 10, 0.5, progress=lambda done: None))
+    assert shown._workspaces[("thread choice", 2, 10)].chosen == 2
     one = seeded(network.Network, [64, 20, 7], 5, sparse=True, threads=1)
-    list(one.train((X[:300], y[:300]), 1, 10, 0.5, rng=random.Random(0)))
+    list(one.train((X[:200], y[:200]), 1, 10, 0.5, rng=random.Random(0)))
     list(one.train((X, y), 2, 10, 0.5, rng=random.Random(1)))
     list(one.train((X, y), 1, 10, 0.5, rng=random.Random(2)))
     assert max_difference(auto, one) == 0
