@@ -40,8 +40,10 @@ def _cross_entropy_kernel_delta(a, y):
 
 
 def _cross_entropy(a, y):
-    """``-sum(y ln a + (1 - y) ln(1 - a))``; a term ``0 ln 0`` counts as 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """``-sum(y ln a + (1 - y) ln(1 - a))``; a term ``0 ln 0`` counts as 0. A saturated
+    wrong output's term is the largest float (the book's ``nan_to_num``), and two of them
+    make the sum inf, quietly: the cost is infinite."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return float(np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a))))
 
 

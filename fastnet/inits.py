@@ -33,7 +33,10 @@ INITS = {init.name: init for init in (CHAPTER, SCALED)}
 
 
 def get(init):
-    """The ``Init`` named ``init``."""
+    """The ``Init`` named ``init`` (or ``init`` itself if it is one of ``INITS``), as
+    ``costs.get`` takes a ``Cost``."""
+    if isinstance(init, Init) and INITS.get(init.name) is init:
+        return init
     if isinstance(init, str) and init in INITS:
         return INITS[init]
     raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")

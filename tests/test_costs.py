@@ -1,5 +1,6 @@
 """Costs, initial weights and L2 regularisation beyond the chapter, against the reference."""
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -84,6 +85,9 @@ def test_total_cost_is_each_costs_mean_plus_the_l2_term():
         assert net.total_cost((X, y), lmbda=2.0) == pytest.approx(np.mean(per_sample) + l2 / 9, rel=1e-12)
     a, target = np.array([0.0, 1.0, 0.25]), np.array([0.0, 1.0, 1.0])
     assert costs.CROSS_ENTROPY.fn(a, target) == pytest.approx(-np.log(0.25))   # 0 ln 0 counts as 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # two saturated wrong outputs: inf, without an overflow warning
+        assert costs.CROSS_ENTROPY.fn(np.array([0.0, 1.0]), np.array([1.0, 0.0])) == np.inf
 
 
 def test_cost_derivative_is_the_chosen_costs():
@@ -91,6 +95,13 @@ def test_cost_derivative_is_the_chosen_costs():
     np.testing.assert_allclose(network.Network([2, 2]).cost_derivative(a, y), a - y)
     np.testing.assert_allclose(network.Network([2, 2], cost="cross-entropy").cost_derivative(a, y),
                                (a - y) / (a * (1 - a)))
+
+
+def test_the_records_themselves_are_taken_as_names_are():
+    net = network.Network([3, 2], cost=costs.CROSS_ENTROPY, init=inits.SCALED)
+    assert (net.cost, net.init) == (costs.CROSS_ENTROPY, "scaled")
+    with pytest.raises(ValueError, match="init must be one of"):
+        network.Network([3, 2], init=inits.Init("scaled", abs))   # a look-alike is not one
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
