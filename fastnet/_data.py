@@ -83,27 +83,16 @@ def check_memory(sizes, dtype):
     """Refuse layer sizes whose parameters alone would not fit in this machine's memory
     (before anything is allocated, and before the count overflows a 64-bit integer)."""
     count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
-    needed = count * np.dtype(dtype).itemsize
-    memory = _physical_memory()
-    if memory is not None and needed > memory:
-        raise ValueError(f"sizes {sizes}: {count:,} parameters need {needed / 2**30:,.1f} GiB as "
-                         f"{np.dtype(dtype).name}, more than this machine's "
-                         f"{memory / 2**30:,.1f} GiB of memory")
+    check_bytes(f"sizes {sizes}", count * np.dtype(dtype).itemsize, f"{count:,} parameters",
+                f" as {np.dtype(dtype).name}")
 
 
-def check_copies(name, copies, nbytes):
-    """Refuse ``copies`` (the value of ``name``) copies of ``nbytes`` bytes each when
-    together they would not fit in this machine's memory."""
-    check_bytes(name, copies, copies * nbytes, f"each holds its own copy of the data "
-                f"({nbytes / 2**20:,.0f} MiB), {copies:,} copies")
-
-
-def check_bytes(name, value, nbytes, what):
-    """Refuse ``value`` of ``name`` when ``what`` it sizes, ``nbytes`` bytes, would not fit
-    in this machine's memory."""
+def check_bytes(subject, nbytes, what, how=""):
+    """Refuse ``subject`` (an argument and its value) when ``what`` it asks for, ``nbytes``
+    bytes (``how``), would not fit in this machine's memory."""
     memory = _physical_memory()
     if memory is not None and nbytes > memory:
-        raise ValueError(f"{name}={value}: {what} need {nbytes / 2**30:,.1f} GiB, more than "
+        raise ValueError(f"{subject}: {what} need {nbytes / 2**30:,.1f} GiB{how}, more than "
                          f"this machine's {memory / 2**30:,.1f} GiB of memory")
 
 

@@ -162,8 +162,9 @@ class DenseTrainer:
 class ThreadChoice:
     """One thread or ``threads``, whichever trains faster, found by timing slices of
     training with each in turn (``CHOICE_TRIALS`` each, after one untimed): the thread
-    count changes the speed, never the numbers. A team that later finds the cores busy (``_sync``) sets ``chosen`` to one for good: another
-    job or a busy Python thread shares them, and one thread is then the faster."""
+    count changes the speed, never the numbers. A team that later finds the cores busy
+    (``_sync``) sets ``chosen`` to one for good: another job or a busy Python thread shares
+    them, and one thread is then the faster."""
 
     def __init__(self, threads):
         self.candidates = (1, threads)
@@ -197,10 +198,10 @@ class SparseTrainer:
         capacity = min(batch, X.shape[0])
         work = capacity * counts.mean() * net.sizes[1]
         self.threads = _threads(net, work >= SPARSE_PARALLEL_WORK)
-        self.timed = net.threads is None and self.threads < numba.get_num_threads()
         self.choice = None
         self.slice_samples = batch * -(-max(CHOICE_MIN_SLICE, X.shape[0] // CHOICE_SLICES) // batch)
-        if self.timed:   # kept with the network: later calls go on with it
+        if net.threads is None and self.threads < numba.get_num_threads():
+            # timed; the choice is kept with the network: later calls go on with it
             self.threads = numba.get_num_threads()
             self.choice = net._workspace(("thread choice", self.threads, batch),
                                          lambda: ThreadChoice(self.threads))
@@ -212,6 +213,11 @@ class SparseTrainer:
                                     Workspace(layout, capacity, net.dtype)))
         indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp, net.dtype)
         self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
+
+    @property
+    def timed(self):
+        """Whether the thread count is chosen by timing."""
+        return self.choice is not None
 
     @contextlib.contextmanager
     def epoch(self):

@@ -10,7 +10,7 @@ def confusion_matrix(labels, predicted, classes):
     an int64 array ``(classes, classes)``; its trace is the number predicted right.
     ``labels`` and ``predicted``: integer vectors of one length, values ``0..classes-1``."""
     classes = _data.check_positive_int("classes", classes)
-    _data.check_bytes("classes", classes, classes * classes * 8, "its counts")
+    _data.check_bytes(f"classes={classes}", classes * classes * 8, "its counts")
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     if labels.ndim != 1 or labels.shape != predicted.shape:
         raise ValueError(f"labels and predicted must be vectors of one length, got shapes "

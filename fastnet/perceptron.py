@@ -21,9 +21,10 @@ from fastnet.network import sigmoid
 def _vector(name, value, length=None):
     """``value`` as a finite 1-D float64 array (of ``length`` entries if given)."""
     try:
-        if np.asarray(value).dtype.kind in "USV":   # "1" is text, not a number
+        array = np.asarray(value)
+        if array.dtype.kind in "USV":   # "1" is text, not a number
             raise TypeError
-        array = np.asarray(value, dtype=np.float64)
+        array = array.astype(np.float64, copy=False)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a 1-D sequence of numbers, got {value!r}") from None
     except OverflowError:   # a Python int beyond float64

@@ -242,7 +242,9 @@ def run(runs, training, test, *, out=None, client=None, scheduler=None, workers=
             raise ValueError(f"workers={workers} sizes a local cluster, but the runs go to the "
                              f"cluster of {'client' if client is not None else 'scheduler'}=, "
                              f"which trains on its own workers: leave workers (--workers) out")
-        _data.check_copies("workers", workers, sum(part.nbytes for part in (*training, *test)))
+        copy = sum(part.nbytes for part in (*training, *test))   # each worker holds one
+        _data.check_bytes(f"workers={workers}", workers * copy, f"each holds its own copy of the "
+                          f"data ({copy / 2**20:,.0f} MiB), {workers:,} copies")
     n = len(training[1])
     done = {record_key(record): record for record in ([] if out is None else load_records(out))}
     todo = missing(runs, n, done.values())

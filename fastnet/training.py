@@ -101,10 +101,11 @@ class Run:
         recorded, history = _read_record(path, epoch)
         saved = {"sizes": net.sizes, "dtype": net.dtype.name, "cost": net.cost.name, **recorded}
         given = dict(given or {})
-        limit, recorded = given.get("limit"), saved.get("limit")
-        if (limit is None or limit >= len(order)) and (recorded is None or recorded > len(order)):
-            given.pop("limit", None)   # both take all the run's images: --limit 50000 or more
-                                       # on a run of all 50,000 (its data's length is checked later)
+        # both limits take all the run's images (--limit 50000 or more on a run of all 50,000;
+        # the training data's length is checked later): the same run
+        limit, saved_limit = given.get("limit"), saved.get("limit")
+        if (limit is None or limit >= len(order)) and (saved_limit is None or saved_limit > len(order)):
+            given.pop("limit", None)
         for name, value in given.items():
             if name in saved and name != "epochs" and value != saved[name]:
                 raise ValueError(f"{_option(name, value)} contradicts {path}, a run with "
