@@ -13,7 +13,8 @@ in two; results are the same.
     vstore(out, j, acc)
 
 ``vload``/``vstore`` read and write ``lanes`` consecutive elements of a contiguous 1-D
-array from index ``j`` (no bounds check: the caller pads its rows to whole vectors).
+array from index ``j`` (no bounds check: the caller pads its rows to whole vectors);
+``get``/``put`` read and write one element so, for loops over computed indices.
 """
 from llvmlite import ir
 from numba import types
@@ -63,6 +64,30 @@ def vstore(typingctx, array, index, value):
     def codegen(context, builder, signature, args):
         pointer = _pointer(context, builder, signature.args[0], args[0], args[1], args[2].type)
         builder.store(args[2], pointer, align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.void(array, types.intp, value), codegen
+
+
+@intrinsic
+def get(typingctx, array, index):
+    """``array[index]`` for an index known to be in bounds: no bounds check and, unlike
+    Numba's indexing by a computed integer, no test for a negative index (whose code kept
+    a counting loop's variables from fitting in registers)."""
+    def codegen(context, builder, signature, args):
+        llvm_type = context.get_value_type(array.dtype)
+        pointer = _pointer(context, builder, signature.args[0], args[0], args[1], llvm_type)
+        return builder.load(pointer)
+    return array.dtype(array, types.intp), codegen
+
+
+@intrinsic
+def put(typingctx, array, index, value):
+    """``array[index] = value`` for an index known to be in bounds (see ``get``)."""
+    def codegen(context, builder, signature, args):
+        llvm_type = context.get_value_type(array.dtype)
+        item = context.cast(builder, args[2], signature.args[2], array.dtype)
+        pointer = _pointer(context, builder, signature.args[0], args[0], args[1], llvm_type)
+        builder.store(item, pointer)
         return context.get_dummy_value()
     return types.void(array, types.intp, value), codegen
 

@@ -1,5 +1,6 @@
 """The sparse first layer (fastnet._sparse) against the reference, the dense path and itself
 over thread counts: inputs from all-zero to all-non-zero, single pixels, mixed rows."""
+import contextlib
 import random
 
 import numpy as np
@@ -44,22 +45,62 @@ def problems(draw):
     return sizes, X, rng.integers(0, sizes[-1], n), seed
 
 
+ONE_HIDDEN = [64, 150, 7]        # 3 units of neurons in float64, 2 in float32
+DEEP = [64, 70, 20, 5]
+
+
+@contextlib.contextmanager
+def grouping(group_from):
+    """Networks made inside group a mini-batch by pixel for the update from
+    ``group_from`` vectors of neurons a thread (0: always; a large number: never)."""
+    before, _sparse.GROUP_FROM = _sparse.GROUP_FROM, group_from
+    try:
+        yield
+    finally:
+        _sparse.GROUP_FROM = before
+
+
+NEVER, ALWAYS = 10**6, 0
+
+
 @settings(max_examples=40, deadline=None)
 @given(problems(), st.integers(1, 12), st.sampled_from(list(costs.COSTS)),
-       st.sampled_from([0.0, 1.0]))
-def test_the_sparse_path_trains_like_the_reference(problem, batch, cost, lmbda):
+       st.sampled_from([0.0, 1.0]), st.sampled_from([NEVER, ALWAYS]))
+def test_the_sparse_path_trains_like_the_reference(problem, batch, cost, lmbda, group_from):
     sizes, X, y, seed = problem
     training = chapter_lists(X, y, sizes[-1])
     lmbda = min(lmbda, 0.5 * len(training))   # keep 1 - eta * lmbda / n > 0
     reference = seeded(naive.Network, sizes, seed, cost=cost)
     reference.SGD(list(training), 2, batch, 1.0, lmbda=lmbda)
-    fast = seeded(network.Network, sizes, seed, cost=cost, sparse=True)
-    fast.SGD(list(training), 2, batch, 1.0, lmbda=lmbda)
+    with grouping(group_from):
+        fast = seeded(network.Network, sizes, seed, cost=cost, sparse=True)
+        fast.SGD(list(training), 2, batch, 1.0, lmbda=lmbda)
     assert max_difference(reference, fast) <= 1e-10
 
 
-ONE_HIDDEN = [64, 150, 7]        # 3 units of neurons in float64, 2 in float32
-DEEP = [64, 70, 20, 5]
+@pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch", [1, 10, 2 * _sparse.CHUNK + 5])   # 3 chunks, the last short
+@pytest.mark.parametrize("pattern", ["one pixel", "mixed rows", "all non-zero"])
+def test_grouping_by_pixel_changes_no_number(sizes, dtype, batch, pattern):
+    """The update grouped by pixel makes the multiply-adds of the update sample by sample,
+    in the same order: the same numbers to the last bit, also for mini-batches of more
+    than one chunk, and on threads that group beside threads that do not."""
+    rng = np.random.default_rng(batch)
+    X = inputs(pattern, 150, sizes[0], rng)
+    y = rng.integers(0, sizes[-1], 150)
+    nets = []
+    for group_from, threads in [(NEVER, 1), (ALWAYS, 1), (ALWAYS, 2), (6, 2), (10, 2)]:
+        with grouping(group_from):
+            nets.append(seeded(network.Network, sizes, 4, dtype=dtype, threads=threads,
+                               sparse=True))
+            list(nets[-1].train((X, y), 2, batch, 0.5, lmbda=0.5))
+    for other in nets[1:]:
+        assert max_difference(other, nets[0]) == 0
+    if dtype == np.float64:
+        reference = seeded(naive.Network, sizes, 4)
+        reference.SGD(chapter_lists(X, y, sizes[-1]), 2, batch, 0.5, lmbda=0.5)
+        assert max_difference(nets[0], reference) <= 1e-10
 
 
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
