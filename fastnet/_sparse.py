@@ -134,7 +134,8 @@ class Inputs(NamedTuple):
 class Scratch(NamedTuple):
     """Everything a sparse epoch works in besides the parameters. The first layer's
     neurons are padded to ``Hp`` (whole vectors) in every row below; the padding of the
-    weights and activations stays zero, so padded neurons add nothing anywhere."""
+    weights and activations stays zero, so padded neurons add nothing anywhere. Arrays of
+    one row per thread have their rows padded to whole cache lines."""
     Hp: int
     group: int             # vectors of neurons in a group
     group_from: int        # vectors from which a thread groups by pixel (``GROUP_FROM``)
@@ -175,8 +176,10 @@ def scratch(layout, capacity, dtype, threads, workspace):
     groups = -(-vectors // group)
     outputs = int(sizes[2]) if sizes.size == 3 else 1
     zeros = lambda *shape, of=dtype: aligned_zeros(int(np.prod(shape)), of).reshape(shape)
-    # (threads, size) with each thread's row on cache lines of its own: no false sharing
-    own = lambda size, of=dtype: zeros(threads, padded(size, of), of=of)[:, :size]
+    # (threads, size rounded up to whole cache lines): each thread's row on lines of its own
+    # (no false sharing), and always C-contiguous: the kernels' types, so their compiled
+    # versions, do not depend on the sizes
+    own = lambda size, of=dtype: zeros(threads, padded(size, of), of=of)
     entries = min(capacity, CHUNK) * n_in
     return Scratch(
         Hp=Hp, group=group, group_from=GROUP_FROM, WT=zeros(n_in * Hp), scale=np.ones(1, dtype),
@@ -187,7 +190,7 @@ def scratch(layout, capacity, dtype, threads, workspace):
         acts=workspace.activations, deltas=workspace.deltas, a_off=workspace.unit_offsets,
         state=np.zeros(_sync.STATE_SIZE, dtype=np.int64),
         tally=own(n_in, np.int64), distinct=own(n_in + 1, np.int32), ordered=own(n_in, np.int32),
-        classes=own(3 * (CHUNK + 1), np.int64).reshape(threads, 3, CHUNK + 1),
+        classes=zeros(threads, 3, padded(CHUNK + 1, np.int64), of=np.int64),
         entry_samples=own(entries, np.int32), entry_values=own(entries))
 
 
@@ -568,7 +571,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
     H, one_hidden = net.sizes[1], net.sizes.size == 3
     outputs = net.sizes[-1]
     if one_hidden:
-        ws.output_biases[me][:] = net.params[net.b_off[1]:net.b_off[1] + outputs]
+        ws.output_biases[me][:outputs] = net.params[net.b_off[1]:net.b_off[1] + outputs]
     real = ws.WT.dtype.type
     n, none = data.order.size, np.int64(0)
     scale = _first_layer(ws, data, H, none, none, real(0), real(1), ws.scale[0], none,
@@ -608,7 +611,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
     if me == 0:
         ws.scale[0] = scale
         if one_hidden:
-            net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me]
+            net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me][:outputs]
 
 
 @njit(cache=True, fastmath=STRICT, parallel=True)
