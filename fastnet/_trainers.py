@@ -129,9 +129,7 @@ def _numba_threads(threads):
 def _threads(net, parallel):
     """The threads a kernel may use: ``net.threads`` if set, else all of Numba's where the
     work is ``parallel`` enough, else one; never more than this thread's Numba pool."""
-    available = numba.get_num_threads()
-    wanted = net.threads if net.threads is not None else (available if parallel else 1)
-    return min(wanted, available)
+    return net._kernel_threads() if parallel or net.threads is not None else 1
 
 
 class DenseTrainer:
