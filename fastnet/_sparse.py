@@ -34,7 +34,7 @@ meetings.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
@@ -81,18 +81,37 @@ def count_nonzeros(X, counts):
         counts[r] = count
 
 
+@njit(cache=True, parallel=True)
+def _fill(X, indptr, stride, offsets, values, blocks):
+    """The CSR of ``X`` from its row pointers ``indptr`` (``to_csr``), in ``blocks``
+    blocks of rows side by side."""
+    n = X.shape[0]
+    for b in prange(blocks):
+        fill_rows(X, indptr, b * n // blocks, (b + 1) * n // blocks, stride, offsets, values)
+
+
 @njit(cache=True)
-def _fill(X, stride, offsets, values):
-    """Every value of ``X``, row after row, is written at the next free place, which moves
-    on only past non-zero values: no branch to mispredict. ``offsets`` and ``values`` have
-    one place more than the non-zero values, for the last zero written."""
-    p = 0
-    for r in range(X.shape[0]):
-        row = X[r]
-        for k in range(X.shape[1]):
-            offsets[p] = k * stride
-            values[p] = row[k]
-            p += row[k] != 0
+def fill_rows(X, indptr, first, last, stride, offsets, values):
+    """Rows ``first`` to ``last - 1`` of the CSR: row ``r``'s non-zero values of ``X``
+    from ``indptr[r]`` on, with their columns' offsets. A row writes every value at the
+    next free place, which moves on only past non-zero values (no branch to mispredict):
+    its last zero lands on the next row's first place, which this call writes later. A
+    row whose last zero would land past ``last``'s places skips zeros instead: other
+    blocks' places are never written."""
+    end = indptr[last]
+    for r in range(first, last):
+        row, p = X[r], indptr[r]
+        if indptr[r + 1] < end:
+            for k in range(X.shape[1]):
+                offsets[p] = k * stride
+                values[p] = row[k]
+                p += row[k] != 0
+        else:
+            for k in range(X.shape[1]):
+                if row[k] != 0:
+                    offsets[p] = k * stride
+                    values[p] = row[k]
+                    p += 1
 
 
 def to_csr(X, counts, stride, dtype):
@@ -101,10 +120,10 @@ def to_csr(X, counts, stride, dtype):
     offset ``k * stride`` of its pixel's weights in ``WT``, and in ``dtype``."""
     indptr = np.zeros(X.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    offsets = np.empty(indptr[-1] + 1, dtype=np.int32)
-    values = np.empty(indptr[-1] + 1, dtype=dtype)
-    _fill(X, np.int32(stride), offsets, values)
-    return indptr, offsets[:-1], values[:-1]
+    offsets = np.empty(indptr[-1], dtype=np.int32)
+    values = np.empty(indptr[-1], dtype=dtype)
+    _fill(X, indptr, np.int32(stride), offsets, values, get_num_threads())
+    return indptr, offsets, values
 
 
 #: ``padded_width(neurons, dtype)``: neurons rounded up to whole vectors, the length of a

@@ -266,9 +266,7 @@ def _checked(source, part, images, labels):
 def _scaled(where, images):
     """Pixels as float32 in [0, 1]: bytes are divided by 255, floats kept as they are."""
     if images.dtype == np.uint8:
-        pixels = images.astype(np.float32)
-        pixels /= 255
-        return pixels
+        return np.divide(images, np.float32(255), dtype=np.float32)   # one pass
     if images.dtype.kind != "f":
         raise FastnetFileError(f"{where} images are {images.dtype}, expected uint8 or float")
     pixels = images.astype(np.float32, copy=False)

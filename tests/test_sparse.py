@@ -103,6 +103,32 @@ def test_grouping_by_pixel_changes_no_number(sizes, dtype, batch, pattern):
         assert max_difference(nets[0], reference) <= 1e-10
 
 
+def reference_csr(X, stride):
+    rows, columns = np.nonzero(X)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=X.shape[0]))])
+    return indptr, columns * stride, X[rows, columns]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(PATTERNS), st.integers(0, 9), st.integers(1, 9), st.integers(0, 2**16),
+       st.integers(1, 4))
+def test_csr_holds_the_non_zero_values_whatever_the_blocks(pattern, n, width, seed, blocks):
+    X = inputs(pattern, n, width, np.random.default_rng(seed)).astype(np.float32)
+    counts = np.empty(n, dtype=np.int64)
+    _sparse.count_nonzeros(X, counts)
+    expected = reference_csr(X, 5)
+    with _trainers._numba_threads(min(blocks, 2)):
+        found = _sparse.to_csr(X, counts, 5, np.float64)
+    for array, reference in zip(found, expected):
+        assert array.shape == reference.shape and (array == reference).all()
+    # blocks written last to first: no block writes another's places
+    offsets, values = np.full_like(found[1], -1), np.full_like(found[2], -1)
+    for b in reversed(range(blocks)):
+        _sparse.fill_rows(X, found[0], b * n // blocks, (b + 1) * n // blocks, np.int32(5),
+                          offsets, values)
+    assert (offsets == expected[1]).all() and (values == expected[2]).all()
+
+
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_thread_counts_give_identical_numbers(sizes, dtype):
