@@ -324,7 +324,7 @@ class Network:
         generator = random if rng is None else rng
         step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
-            if not np.isfinite(self._params).all():
+            if not _kernels.all_finite(self._params):
                 raise ValueError(f"{self._NOT_FINITE}; training on them cannot recover")
             trainer = _trainers.choose(self, X, T, batch, decay, self._replaced())
             tested = None if test is None else _trainers.outputs(self, test[0])
@@ -336,7 +336,7 @@ class Network:
                         self._train_samples(trainer, indices[start:start + step], eta)
                         if progress is not None:
                             progress(min(start + step, n))
-                if not np.isfinite(self._params).all():
+                if not _kernels.all_finite(self._params):
                     raise self._diverged(j, eta, X)
                 correct = None if test is None else self._count_correct(*test, tested)
                 total = None if test is None else test[0].shape[0]
