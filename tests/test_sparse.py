@@ -121,8 +121,7 @@ def test_csr_holds_the_non_zero_values_whatever_the_threads(X, threads):
     counts = np.empty(n, dtype=np.int64)
     _sparse.count_nonzeros(X, counts)
     expected = reference_csr(X, 5)
-    with _trainers._numba_threads(min(threads, 2)):   # 3 or 4 blocks of rows on 2 threads
-        found = _sparse.to_csr(X, counts, 5, np.float64, threads)
+    found = _sparse.to_csr(X, counts, 5, np.float64, threads)   # blocks of rows, on Numba's threads
     for array, reference in zip(found, expected):
         assert array.shape == reference.shape and (array == reference).all()
     # the blocks written last to first: no block writes another's places
