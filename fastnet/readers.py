@@ -5,8 +5,8 @@ decompresses the data, and turns every failure into a FastnetFileError naming th
 """
 
 import codecs
-import gzip
 import hashlib
+import io
 import pickle
 import tokenize
 import zipfile
@@ -29,6 +29,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _MAX_NDIM = 32
 _CHUNK = 1 << 18
+#: Most bytes of a gzip'd file inflated in one call (zlib lets other threads run meanwhile).
+_INFLATE_PIECE = 1 << 20
 _NPZ_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 #: By .npy format version: NumPy's header reader, and the bytes that give the header's length.
 _NPY_HEADERS = {(1, 0): (np.lib.format.read_array_header_1_0, 2),
@@ -268,16 +270,70 @@ def _read_errors(path, doing):
 
 def _open(path):
     """`path` opened for binary reading, decompressed when it starts with the gzip magic."""
-    with open(path, "rb") as file:
+    file = open(path, "rb")
+    try:
         gzipped = file.read(2) == _GZIP_MAGIC
-    return gzip.open(path) if gzipped else open(path, "rb")
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return io.BufferedReader(_Gunzip(file)) if gzipped else file
+
+
+class _Gunzip(io.RawIOBase):
+    """The decompressed bytes of the gzip'd `file`, its members one after the other (zero
+    bytes between them skipped), as Python's gzip module reads them. A large read is
+    inflated straight into the caller's buffer in pieces of input that double up to a MiB
+    (so a small file takes little memory), each one call to zlib, which lets other
+    threads run meanwhile: the gzip module takes Python's lock back every 8 KiB of input,
+    and beside a busy thread each time waits its turn."""
+
+    def __init__(self, file):
+        self._file = file
+        self._inflater = None   # None between members
+        self._input = b""
+        self._piece = min(1 << 12, _INFLATE_PIECE)
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        with memoryview(buffer) as view, view.cast("B") as out:
+            filled = 0
+            while filled < len(out):
+                if not self._input:
+                    self._input = self._file.read(self._piece)
+                    self._piece = min(2 * self._piece, _INFLATE_PIECE)
+                    if not self._input:
+                        if self._inflater is not None:
+                            raise EOFError("compressed file ended before the end-of-stream "
+                                           "marker was reached")
+                        break
+                if self._inflater is None:
+                    self._input = self._input.lstrip(b"\0")
+                    if not self._input:
+                        continue
+                    self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)   # gzip's format
+                piece = self._inflater.decompress(self._input, len(out) - filled)
+                out[filled:filled + len(piece)] = piece
+                filled += len(piece)
+                if self._inflater.eof:
+                    self._input, self._inflater = self._inflater.unused_data, None
+                else:
+                    self._input = self._inflater.unconsumed_tail
+            return filled
+
+    def close(self):
+        self._file.close()
+        super().close()
 
 
 def _read_at_most(stream, limit):
-    """Up to `limit` bytes of `stream`, read in chunks so memory grows only with what is there."""
+    """Up to `limit` bytes of `stream`, read in chunks that double (from `_CHUNK`), so that
+    memory grows only with what is there and a large read takes few calls."""
     data = bytearray()
     while len(data) < limit:
-        chunk = stream.read(min(_CHUNK, limit - len(data)))
+        chunk = stream.read(min(max(_CHUNK, len(data)), limit - len(data)))
         if not chunk:
             break
         data += chunk

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from datafiles import IDX_CODES, SLACK, idx_bytes, npy_bytes, with_peak, write, zip_bytes
+from fastnet import readers
 from fastnet.errors import FastnetFileError
 from fastnet.readers import MAX_BYTES, read_idx, read_npz, read_pickle
 
@@ -115,6 +116,29 @@ def test_read_idx_rejects_corrupt_gzip(tmp_path, case):
     path = write(tmp_path / "bad.gz", CORRUPT_GZIP[case])
     with pytest.raises(FastnetFileError, match="bad.gz"):
         read_idx(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(members=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
+       padding=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+       reads=st.lists(st.integers(1, 4000), max_size=6), piece=st.sampled_from([1, 7, 1 << 20]))
+def test_gzip_is_read_as_the_gzip_module_reads_it(tmp_path, members, padding, reads, piece):
+    """Members one after the other, zero bytes between and after them skipped, any sizes
+    read, inflated in pieces of any size: the bytes the gzip module reads."""
+    blob = b"".join(gzip.compress(member, mtime=0) + bytes(zeros)
+                    for member, zeros in zip(members, padding))
+    path = write(tmp_path / "members.gz", blob)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(readers, "_INFLATE_PIECE", piece)
+        with readers._open(path) as stream:
+            parts = [stream.read(size) for size in reads]
+            parts.append(stream.read())
+            assert stream.read() == b""
+    content = b"".join(members)
+    assert b"".join(parts) == gzip.decompress(blob) == content
+    offsets = np.cumsum([0] + [len(part) for part in parts[:-1]])
+    assert [len(part) for part in parts[:-1]] == [min(size, len(content) - offset)
+                                                  for size, offset in zip(reads, offsets)]
 
 
 def test_read_idx_reads_at_most_what_the_header_promises_from_a_gzip_bomb(tmp_path):
