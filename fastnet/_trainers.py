@@ -6,19 +6,22 @@ or, for training a network whose steps a reader replaced, NumPy.
   trains the samples ``order`` (the whole epoch, or a slice of it when progress is shown).
 - ``outputs``: a function giving the network's outputs for fixed inputs with its current
   parameters, made once (the test set of a training is converted once, not every epoch).
+- ``preload``: every kernel a training of a network on MNIST-like inputs calls, called
+  on a few rows, so that Numba has loaded (or compiled) them before the training starts.
 
 Either way the choice is by the inputs' density, unless ``Network.sparse`` forces it.
 The sparse path's thread count, where it is not set and the work is small, is chosen by
 timing (``ThreadChoice``).
 """
 import contextlib
+import random
 import statistics
 import time
 
 import numba
 import numpy as np
 
-from fastnet import _kernels, _overrides, _sparse, _sync
+from fastnet import _kernels, _overrides, _shuffle, _sparse, _sync
 from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
@@ -60,6 +63,25 @@ def choose(net, X, T, batch, decay, replaced):
     if counts is None:
         return DenseTrainer(net, X, T, batch, decay)
     return SparseTrainer(net, X, T, batch, decay, counts)
+
+
+def preload(net, batch):
+    """Call every kernel that training ``net`` in mini-batches of ``batch`` on MNIST-like
+    inputs (float32, a fifth of them non-zero) and testing it each epoch call, as
+    ``Network.train`` calls them, on a copy of ``net`` and a few rows: Numba loads each one
+    from its cache (or compiles it) for the types the training will pass. Nothing of
+    ``net`` changes; no random state is touched."""
+    copy = type(net).from_parameters(net.sizes, net.parameters, net.dtype, net.cost, threads=1,
+                                     sparse=net.sparse)
+    rows = 2 * EVAL_BLOCK
+    pixels = np.zeros((rows, net.sizes[0]), dtype=np.float32)
+    pixels[:, ::5] = 0.5
+    X, T = copy._training_arrays("rows", (pixels, np.arange(rows) % net.sizes[-1]))
+    _kernels.all_finite(copy._params)
+    trainer = choose(copy, X, T, batch, 1.0, copy._replaced())
+    with trainer.epoch():
+        trainer.run(_shuffle.shuffle(random.Random(0), list(range(rows))), 1.0)
+    outputs(copy, X)()
 
 
 def _sparse_counts(net, X):

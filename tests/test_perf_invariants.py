@@ -4,19 +4,26 @@ float32 mode, few compiled specialisations. Each check runs in a fresh subproces
 compilation that did not come from the cache)."""
 import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastnet import _trainers, network
 
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _execute(script, tmp_path, timeout=600, **env):
-    """Run ``script`` in a fresh interpreter (kernel cache in ``tmp_path``) that must succeed;
-    returns its ``CompletedProcess`` (stdout and stderr as text)."""
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path), **env)
+    """Run ``script`` in a fresh interpreter (kernel cache in ``tmp_path``; None: the suite's
+    own) that must succeed; returns its ``CompletedProcess`` (stdout and stderr as text)."""
+    cache = {} if tmp_path is None else {"NUMBA_CACHE_DIR": str(tmp_path)}
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), **cache, **env)
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=environment,
                           capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
@@ -162,3 +169,46 @@ def test_the_first_compilation_is_announced_once_and_a_cached_run_is_quiet(tmp_p
         done = _execute(COMPILE_ONE_KERNEL, tmp_path, timeout=300)
         said.append(done.stderr.count(MESSAGE))
     assert said == [1, 0]
+
+
+PRELOAD = """
+    import gc, json, random
+    import numpy as np
+    from numba.core.dispatcher import Dispatcher
+    from fastnet import _trainers, network
+
+    def loaded():
+        return {(kernel.py_func.__qualname__, str(types)) for kernel in gc.get_objects()
+                if isinstance(kernel, Dispatcher) and kernel.py_func.__module__.startswith("fastnet")
+                for types in kernel.overloads}
+
+    net = network.Network([784, 24, 10], dtype=np.%s, rng=np.random.RandomState(0))
+    _trainers.preload(net, 10)
+    preloaded = loaded()
+    rows = np.random.default_rng(1)
+    X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
+    y = rows.integers(0, 10, 300)
+    for _ in net.train((X, y), 2, 10, 3.0, test_data=(X, y), rng=random.Random(2)):
+        pass
+    print(json.dumps({"preloaded": len(preloaded), "new": sorted(map(str, loaded() - preloaded))}))
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_preload_loads_every_kernel_a_training_on_mnist_like_data_calls(dtype):
+    """After ``_trainers.preload`` a training on sparse float32 rows, tested each epoch,
+    loads no kernel more: the command loads them while it reads MNIST. (The suite's
+    kernel cache: compiled by the tests before, or once here.)"""
+    found = run(PRELOAD % dtype, None)
+    assert found["preloaded"] >= 8
+    assert found["new"] == []
+
+
+def test_preload_changes_neither_the_network_nor_any_random_state():
+    net = network.Network([784, 16, 10], rng=np.random.RandomState(3))
+    before, numpy_state, python_state = net.parameters.copy(), np.random.get_state(), random.getstate()
+    _trainers.preload(net, 10)
+    np.testing.assert_array_equal(net.parameters, before)
+    assert random.getstate() == python_state
+    after = np.random.get_state()
+    assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
