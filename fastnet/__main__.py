@@ -1,5 +1,5 @@
 import sys
 
-from fastnet.cli import main
+from fastnet.cli import command
 
-sys.exit(main())
+sys.exit(command())

@@ -18,6 +18,7 @@ quietly with 141, as SIGPIPE ends other commands.
 """
 import argparse
 import functools
+import gc
 import importlib.metadata
 import os
 import signal
@@ -516,6 +517,16 @@ def main(argv=None):
         print("fastnet: interrupted", file=sys.stderr)
         return 128 + getattr(stop, "signum", signal.SIGINT)
     return 2
+
+
+def command():
+    """The ``fastnet`` command (its script, and ``python -m fastnet``): ``main()``'s exit
+    code, after which Python's collections at exit skip every object there is
+    (``gc.freeze``): a process that ends frees nothing by them, and after training they
+    took about 0.1 s of a run's wall time."""
+    code = main()
+    gc.freeze()
+    return code
 
 
 def _discard_stdout():

@@ -1,5 +1,6 @@
 """`fastnet` as a process and a distribution: its version, its name and licence, its
 install hints, and a quiet end when the reader of its output goes away."""
+import gc
 import importlib.metadata
 import re
 import subprocess
@@ -62,3 +63,15 @@ def test_a_closed_pipe_ends_the_command_quietly(mnist_dir, tmp_path, command):
         finally:
             child.kill()
     assert err == b"" and child.returncode == cli.BROKEN_PIPE == 141
+
+
+def test_the_command_returns_mains_code_and_leaves_the_objects_to_the_exit(monkeypatch, capsys, tmp_path):
+    """``fastnet`` (``cli.command``) is ``cli.main`` and then ``gc.freeze``: Python's
+    collections at exit skip every object there is."""
+    monkeypatch.setattr(sys, "argv", ["fastnet", "evaluate", str(tmp_path / "missing.npz")])
+    try:
+        assert cli.command() == 2
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert "missing.npz" in capsys.readouterr().err
