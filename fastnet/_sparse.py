@@ -586,15 +586,15 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
 
 
 @njit(cache=True, fastmath=STRICT)
-def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
-    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band."""
+def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
+    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band (``deep``:
+    see ``train_epoch``)."""
     L = lanes_of(ws.WT)
     vectors = ws.Hp // L
     g_lo, g_hi = _band(ws.partials.shape[1], team, me, np.int64(1))
     v_lo, v_hi = g_lo * ws.group, min(vectors, g_hi * ws.group)
-    H, one_hidden = net.sizes[1], net.sizes.size == 3
-    outputs = net.sizes[-1]
-    if one_hidden:
+    H, outputs = net.sizes[1], net.sizes[-1]
+    if deep is None:
         ws.output_biases[me][:outputs] = net.params[net.b_off[1]:net.b_off[1] + outputs]
     real = ws.WT.dtype.type
     n, none = data.order.size, np.int64(0)
@@ -606,7 +606,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
         step = eta / real(m)
         ahead = min(n, start + 2 * batch)   # the mini-batch after the next
         _prefetch_samples(data, ahead, min(batch, n - ahead))
-        if one_hidden:
+        if deep is None:
             _output_share(ws, m, outputs, g_lo, g_hi, slot)
         else:
             lo, hi = v_lo * L, min(H, v_hi * L)
@@ -617,7 +617,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
             if me != 0:
                 return
             team, g_lo, g_hi, v_lo, v_hi = np.int64(1), none, ws.partials.shape[1], none, vectors
-        if one_hidden:
+        if deep is None:
             _output_layer(ws, data, start, m, outputs, step, decay, cost, v_lo, v_hi, slot, me)
         else:
             if me == 0:
@@ -634,14 +634,17 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me):
         return
     if me == 0:
         ws.scale[0] = scale
-        if one_hidden:
+        if deep is None:
             net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me][:outputs]
 
 
 @njit(cache=True, fastmath=STRICT, parallel=True)
-def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
+def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
     """Mini-batch SGD over the samples ``data.order``, ``batch`` at a time, on ``threads``
-    threads meeting once per mini-batch (twice for other than one hidden layer). Call it
+    threads meeting once per mini-batch (twice for other than one hidden layer). ``deep``
+    is None for one hidden layer, else any array (``net.sizes``): a ``None`` argument is
+    known when Numba compiles, which leaves the layers above the first out of that
+    version (a third of the first compilation of the main job's kernels). Call it
     with Numba's thread count set to ``threads``: then one thread is a parallel region of
     one, and runs the very code the threads of a larger one run (the same machine code,
     so the same roundings). The first layer's weights and biases (and output weights) are
@@ -650,7 +653,7 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads):
         team, me = _sync.rendezvous(ws.state, threads)
         if team > 0:
             word = flush_subnormals()
-            _train_band(net, data, ws, batch, eta, decay, cost, team, me)
+            _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep)
             restore(word)
 
 

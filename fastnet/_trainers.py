@@ -236,6 +236,7 @@ class SparseTrainer:
                                          lambda: ThreadChoice(self.threads))
         layout = net._layout
         self.network = _kernel_net(net)
+        self.deep = None if layout.sizes.size == 3 else layout.sizes   # see _sparse.train_epoch
         self.scratch = net._workspace(
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
@@ -288,7 +289,7 @@ class SparseTrainer:
         with _numba_threads(threads):
             _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,
                                 self.batch, self.net.dtype.type(eta), self.decay,
-                                self.net.cost.code, threads)
+                                self.net.cost.code, threads, self.deep)
 
 
 class NumpyTrainer:

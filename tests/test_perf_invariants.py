@@ -212,3 +212,25 @@ def test_preload_changes_neither_the_network_nor_any_random_state():
     assert random.getstate() == python_state
     after = np.random.get_state()
     assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
+
+
+def _globals_named(function, argument_types):
+    """The globals ``function``'s code names once Numba's dead-branch pruning (a pass of
+    every compilation) has seen arguments of ``argument_types``."""
+    from numba.core import compiler, ir
+    from numba.core.analysis import dead_branch_prune
+    code = compiler.run_frontend(function.py_func)
+    dead_branch_prune(code, argument_types)
+    return {statement.value.name for block in code.blocks.values() for statement in block.body
+            if isinstance(statement, ir.Assign) and isinstance(statement.value, ir.Global)}
+
+
+def test_one_hidden_layer_compiles_without_the_layers_above_the_first():
+    """``train_epoch``'s ``deep`` is None for one hidden layer: the band's code then never
+    names the layers above the first, so they are not compiled (a third of the main job's
+    first compilation)."""
+    from numba.core import types
+    from fastnet import _sparse
+    others = (types.int64,) * 9   # not looked at by the pruning
+    assert "_upper_layers" not in _globals_named(_sparse._train_band, (*others, types.none))
+    assert "_upper_layers" in _globals_named(_sparse._train_band, (*others, types.int64[::1]))
