@@ -10,7 +10,7 @@ import sys
 from numba.core import event
 
 MESSAGE = ("fastnet: compiling its kernels for this computer; this happens once and takes "
-           "a minute or so. Later runs load them from Numba's cache (NUMBA_CACHE_DIR, else "
+           "up to a minute. Later runs load them from Numba's cache (NUMBA_CACHE_DIR, else "
            "__pycache__ beside fastnet's files).")
 
 

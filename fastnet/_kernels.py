@@ -80,6 +80,17 @@ def all_finite(values):
     return True
 
 
+@njit(cache=True)
+def copy(destination, source):
+    """``destination[...] = source`` for arrays of one shape, value by value. Numba's slice
+    assignment from an array formats an error message for shapes that differ, whose
+    string code costs each kernel that uses it about a second of its first compilation."""
+    if destination.shape != source.shape:
+        raise ValueError("copy: the arrays' shapes differ")
+    for index in np.ndindex(source.shape):
+        destination[index] = source[index]
+
+
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _block(buffer, offset, rows, cols):
     return buffer[offset:offset + rows * cols].reshape((rows, cols))
@@ -467,5 +478,5 @@ def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out, threads)
         m = min(capacity, n - start)
         load_inputs(X, order, start, start + m, acts)
         forward(params, sizes, w_off, b_off, acts, a_off, m, threads)
-        out[start:start + m] = _block(acts, a_off[last], m, sizes[last])
+        copy(out[start:start + m], _block(acts, a_off[last], m, sizes[last]))
     restore(word)

@@ -39,7 +39,7 @@ from numba import njit, prange
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._exp import exp, vsigmoid
-from fastnet._kernels import _band, _block, _sigmoid_all, backward, layer_forward_serial
+from fastnet._kernels import _band, _block, _sigmoid_all, backward, copy, layer_forward_serial
 from fastnet._layout import ALIGNMENT, aligned_zeros, padded
 from fastnet._simd import (get, lanes_of, prefetch, put, vadd, vfma, vload, vmul, vsplat, vstore,
                            vsum, vzero)
@@ -238,9 +238,9 @@ def mirror(net, ws):
     weights) from the network into the scratch; the decay factor starts at 1."""
     H = net.sizes[1]
     transpose(net, ws.WT, ws.Hp)
-    ws.b1[:H] = net.params[net.b_off[0]:net.b_off[0] + H]
+    copy(ws.b1[:H], net.params[net.b_off[0]:net.b_off[0] + H])
     if net.sizes.size == 3:
-        ws.W2[:, :H] = _block(net.params, net.w_off[1], net.sizes[2], H)
+        copy(ws.W2[:, :H], _block(net.params, net.w_off[1], net.sizes[2], H))
     ws.scale[0] = 1
 
 
@@ -256,9 +256,9 @@ def unmirror(net, ws):
             w = W[j]
             for k in range(k0, min(k0 + 64, n_in)):
                 w[k] = scale * ws.WT[k * ws.Hp + j]
-    net.params[net.b_off[0]:net.b_off[0] + H] = ws.b1[:H]
+    copy(net.params[net.b_off[0]:net.b_off[0] + H], ws.b1[:H])
     if net.sizes.size == 3:
-        _block(net.params, net.w_off[1], net.sizes[2], H)[...] = ws.W2[:, :H]
+        copy(_block(net.params, net.w_off[1], net.sizes[2], H), ws.W2[:, :H])
 
 
 # -- a block of neurons over one sample's pixels ----------------------------------------------
@@ -595,7 +595,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
     v_lo, v_hi = g_lo * ws.group, min(vectors, g_hi * ws.group)
     H, outputs = net.sizes[1], net.sizes[-1]
     if deep is None:
-        ws.output_biases[me][:outputs] = net.params[net.b_off[1]:net.b_off[1] + outputs]
+        copy(ws.output_biases[me][:outputs], net.params[net.b_off[1]:net.b_off[1] + outputs])
     real = ws.WT.dtype.type
     n, none = data.order.size, np.int64(0)
     scale = _first_layer(ws, data, H, none, none, real(0), real(1), ws.scale[0], none,
@@ -612,7 +612,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
             lo, hi = v_lo * L, min(H, v_hi * L)
             A = _block(ws.acts, ws.a_off[1], m, H)
             for i in range(m):
-                A[i, lo:hi] = ws.A[i, lo:hi]
+                copy(A[i, lo:hi], ws.A[i, lo:hi])
         if _sync.barrier(ws.state, team) < team:   # the cores are busy: thread 0 goes on alone
             if me != 0:
                 return
@@ -626,7 +626,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
             lo, hi = v_lo * L, min(H, v_hi * L)
             P = _block(ws.deltas, ws.a_off[1], m, H)
             for i in range(m):
-                ws.P[i, lo:hi] = P[i, lo:hi]
+                copy(ws.P[i, lo:hi], P[i, lo:hi])
         scale = _first_layer(ws, data, H, start, m, step, decay, scale, start + m,
                              min(batch, n - start - m), v_lo, v_hi, me)
         slot = 1 - slot
@@ -635,7 +635,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
     if me == 0:
         ws.scale[0] = scale
         if deep is None:
-            net.params[net.b_off[1]:net.b_off[1] + outputs] = ws.output_biases[me][:outputs]
+            copy(net.params[net.b_off[1]:net.b_off[1] + outputs], ws.output_biases[me][:outputs])
 
 
 @njit(cache=True, fastmath=STRICT, parallel=True)
@@ -687,5 +687,5 @@ def predict(net, WT, Hp, indptr, offsets, values, Z, acts, a_off, out, threads):
                 _sigmoid_all(a)
             for l in range(1, last):
                 layer_forward_serial(net.params, net.sizes, net.w_off, net.b_off, dense, a_off, l, m)
-            out[start:start + m] = _block(dense, a_off[last], m, net.sizes[last])
+            copy(out[start:start + m], _block(dense, a_off[last], m, net.sizes[last]))
         restore(word)

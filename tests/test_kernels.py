@@ -131,3 +131,19 @@ def test_kernels_flush_subnormals_but_leave_the_callers_environment_alone():
     assert net.feedforward(np.ones((1, 1), dtype=np.float32))[0, 0] == 0.0
     tiny = np.float32(1e-38) / np.float32(100.0)
     assert 0 < tiny < np.finfo(np.float32).tiny
+
+
+def test_copy_copies_arrays_of_one_shape_into_views_and_refuses_others():
+    source = np.arange(12.0).reshape(3, 4)
+    destination = np.zeros((5, 6))
+    _kernels.copy(destination[1:4, 2:6], source)
+    expected = np.zeros((5, 6))
+    expected[1:4, 2:6] = source
+    np.testing.assert_array_equal(destination, expected)
+    row = np.zeros(7)
+    _kernels.copy(row[2:5], source[1, 1:])
+    np.testing.assert_array_equal(row, [0, 0, 5, 6, 7, 0, 0])
+    for wrong, right in ((np.zeros((4, 3)), source), (np.zeros((3, 5)), source),
+                         (np.zeros(3), np.zeros(4))):
+        with pytest.raises(ValueError, match="shapes differ"):
+            _kernels.copy(wrong, right)
