@@ -121,15 +121,18 @@ def test_read_idx_rejects_corrupt_gzip(tmp_path, case):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(members=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
        padding=st.lists(st.integers(0, 3), min_size=4, max_size=4),
-       reads=st.lists(st.integers(1, 4000), max_size=6), piece=st.sampled_from([1, 7, 1 << 20]))
-def test_gzip_is_read_as_the_gzip_module_reads_it(tmp_path, members, padding, reads, piece):
+       reads=st.lists(st.integers(1, 4000), max_size=6), piece=st.sampled_from([1, 7, 1 << 20]),
+       inflated=st.sampled_from([1, 5, 1 << 22]))
+def test_gzip_is_read_as_the_gzip_module_reads_it(tmp_path, members, padding, reads, piece,
+                                                  inflated):
     """Members one after the other, zero bytes between and after them skipped, any sizes
-    read, inflated in pieces of any size: the bytes the gzip module reads."""
+    read, read and inflated in pieces of any size: the bytes the gzip module reads."""
     blob = b"".join(gzip.compress(member, mtime=0) + bytes(zeros)
                     for member, zeros in zip(members, padding))
     path = write(tmp_path / "members.gz", blob)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(readers, "_INFLATE_PIECE", piece)
+        patch.setattr(readers, "_COMPRESSED_PIECE", piece)
+        patch.setattr(readers, "_INFLATED_PIECE", inflated)
         with readers._open(path) as stream:
             parts = [stream.read(size) for size in reads]
             parts.append(stream.read())
