@@ -70,6 +70,11 @@ def main(path):
                   f"cold (compiling) {cold['start_overhead']:.1f} s (announced: {cold['announced']}), "
                   f"warm (cached) {warm['start_overhead']:.2f} s, of which import "
                   f"{warm['import']:.2f} s and loading MNIST {warm['load']:.2f} s")
+        elif kind == "command_start":
+            print(f"\nThe command's start (`fastnet train --epochs 1` on {info['images']:,} images, "
+                  f"tested on the test set, the process from start to exit): first run "
+                  f"{info['cold']:.1f} s (compiling; announced: {info['announced']}), cached "
+                  f"{info['warm']:.2f} s (median of {info['warm_runs']})")
         elif kind == "accuracy":
             gap = abs(info["float64"] - info["float32"])
             print(f"\nAccuracy after {info['epochs']} epoch(s) of {info['images']:,} images, mean of "

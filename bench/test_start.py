@@ -3,14 +3,18 @@
 Start-up: a fresh process imports fastnet, loads MNIST and trains a 784-30-10 epoch; its
 time to the end of that first epoch, minus a steady epoch, is the start-up overhead.
 Measured cold (an empty kernel cache: everything compiles, and says so on stderr) and
-warm (the cache filled by the cold run), reported separately.
+warm (the cache filled by the cold run), reported separately. The same for the command
+a new user runs first, ``fastnet train`` (one epoch), from its start to its exit.
 """
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import textwrap
+import time
+
 import numpy as np
 
 import fastnet.network as network
@@ -54,6 +58,35 @@ def test_cold_and_warm_start(benchmark, smoke, tmp_path, mnist_dir):
     benchmark.extra_info.update(kind="start", images=n, **result)
     assert result["cold"]["announced"] and not result["warm"]["announced"]
     assert result["warm"]["start_overhead"] < result["cold"]["start_overhead"]
+
+
+def command_run(cache_dir, folder, n):
+    """Wall seconds of ``fastnet train`` for one epoch of ``n`` images (tested on the test
+    set), from its start to its exit, and whether it announced a compilation."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "fastnet", "train", "--epochs", "1", "--limit", str(n),
+               "--seed", "0", "--quiet", "--data", str(folder)]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    return seconds, MESSAGE in done.stderr
+
+
+def test_the_commands_first_and_cached_runs(benchmark, smoke, tmp_path, mnist_dir):
+    n = 2_000 if smoke else 50_000
+
+    def measure():
+        cold, announced = command_run(tmp_path, mnist_dir, n)
+        warm = [command_run(tmp_path, mnist_dir, n) for _ in range(1 if smoke else 5)]
+        return {"cold": cold, "announced": announced,
+                "warm": statistics.median(seconds for seconds, _ in warm),
+                "warm_announced": any(said for _, said in warm), "warm_runs": len(warm)}
+
+    result = benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update(kind="command_start", images=n, **result)
+    assert result["announced"] and not result["warm_announced"]
+    assert result["warm"] < result["cold"]
 
 
 def test_float32_accuracy_close_to_float64(benchmark, smoke, mnist):
