@@ -304,22 +304,9 @@ class _Gunzip(io.RawIOBase):
     def readinto(self, buffer):
         with memoryview(buffer) as view, view.cast("B") as out:
             filled = 0
-            while filled < len(out):
-                if not self._input:
-                    self._input = self._file.read(self._piece)
-                    self._piece = min(2 * self._piece, _COMPRESSED_PIECE)
-                    if not self._input:
-                        if self._inflater is not None:
-                            raise EOFError("compressed file ended before the end-of-stream "
-                                           "marker was reached")
-                        break
-                if self._inflater is None:
-                    self._input = self._input.lstrip(b"\0")
-                    if not self._input:
-                        continue
-                    self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)   # gzip's format
-                wanted = min(len(out) - filled, _INFLATED_PIECE)
-                piece = self._inflater.decompress(self._input, wanted)
+            while filled < len(out) and self._ready():
+                piece = self._inflater.decompress(self._input, min(len(out) - filled,
+                                                                   _INFLATED_PIECE))
                 out[filled:filled + len(piece)] = piece
                 filled += len(piece)
                 if self._inflater.eof:
@@ -327,6 +314,25 @@ class _Gunzip(io.RawIOBase):
                 else:
                     self._input = self._inflater.unconsumed_tail
             return filled
+
+    def _ready(self):
+        """Whether there is input to inflate and an inflater for it (a new one where a
+        member starts, past any zero bytes), reading the file as needed; False at its end.
+        EOFError if the file ends inside a member."""
+        while not self._input or self._inflater is None:
+            if not self._input:
+                self._input = self._file.read(self._piece)
+                self._piece = min(2 * self._piece, _COMPRESSED_PIECE)
+                if not self._input:
+                    if self._inflater is not None:
+                        raise EOFError("compressed file ended before the end-of-stream "
+                                       "marker was reached")
+                    return False
+            if self._inflater is None:
+                self._input = self._input.lstrip(b"\0")
+                if self._input:
+                    self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)   # gzip's format
+        return True
 
     def close(self):
         self._file.close()
@@ -339,7 +345,7 @@ def _read_at_most(stream, limit):
     takes few calls."""
     data = bytearray()
     while len(data) < limit:
-        chunk = stream.read(min(max(_CHUNK, min(len(data), _INFLATED_PIECE)), limit - len(data)))
+        chunk = stream.read(min(max(_CHUNK, len(data)), _INFLATED_PIECE, limit - len(data)))
         if not chunk:
             break
         data += chunk
