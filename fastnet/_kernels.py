@@ -40,7 +40,9 @@ from fastnet._fpenv import flush_subnormals, restore
 # code without compiling (or loading) them, and nothing else would start the pool first.
 numba.get_num_threads()
 
-_quadratic_delta, _cross_entropy_delta = QUADRATIC.kernel_delta, CROSS_ENTROPY.kernel_delta
+#: Each cost's delta of one output (``costs``), compiled into the kernels that call it.
+_quadratic_delta, _cross_entropy_delta = (njit(inline="always")(cost.kernel_delta)
+                                          for cost in (QUADRATIC, CROSS_ENTROPY))
 CROSS_ENTROPY_CODE = CROSS_ENTROPY.code
 
 # Reassociation lets reductions vectorise; no nnan/ninf, so non-finite values stay visible.

@@ -39,11 +39,11 @@ from numba import njit, prange
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._exp import exp, vsigmoid
-from fastnet._kernels import _band, _block, _sigmoid_all, backward, copy, layer_forward_serial
+from fastnet._kernels import (CROSS_ENTROPY_CODE, _band, _block, _cross_entropy_delta,
+                              _quadratic_delta, _sigmoid_all, backward, copy, layer_forward_serial)
 from fastnet._layout import ALIGNMENT, aligned_zeros, padded
 from fastnet._simd import (get, lanes_of, prefetch, put, vadd, vfma, vload, vmul, vsplat, vstore,
                            vsum, vzero)
-from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 
 #: At most this many groups of neurons: threads split the neurons at groups, and the
 #: output layer's sums are added up group by group, so neither depends on the thread count.
@@ -66,8 +66,6 @@ GROUP_FROM = 16
 CHUNK = 32
 #: When the lazy decay factor falls below this, it is folded into the weights.
 RENORMALISE = 2.0 ** -20
-_quadratic_delta, _cross_entropy_delta = QUADRATIC.kernel_delta, CROSS_ENTROPY.kernel_delta
-CROSS_ENTROPY_CODE = CROSS_ENTROPY.code
 
 
 # -- inputs as CSR ---------------------------------------------------------------------------

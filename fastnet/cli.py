@@ -17,6 +17,7 @@ SIGTERM, SIGHUP) saves the last finished epoch and exits with 128 + its number (
 quietly with 141, as SIGPIPE ends other commands.
 """
 import argparse
+import contextlib
 import functools
 import gc
 import importlib.metadata
@@ -29,13 +30,13 @@ from pathlib import Path
 import numpy as np
 
 import fastnet
-from fastnet import _data, _trainers, arguments, costs, experiments, inits, paths, sweep, training
+from fastnet import _data, arguments, costs, experiments, inits, paths, settings, sweep
 from fastnet.errors import FastnetFileError
 
 DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
 BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a command whose reader left
-DEFAULT = training.Settings()
+DEFAULT = settings.Settings()
 
 
 class CommandLineError(Exception):
@@ -101,10 +102,10 @@ def _add_train(commands):
                     "--resume, the run continues with the checkpoint's settings; an option "
                     "that contradicts them is an error (--epochs may grow, --threads change). "
                     f"Ctrl-C, SIGTERM and SIGHUP save the last finished epoch to --checkpoint "
-                    f"(else {training.INTERRUPT_CHECKPOINT} here, or -2, -3, ... if taken) and "
+                    f"(else {settings.INTERRUPT_CHECKPOINT} here, or -2, -3, ... if taken) and "
                     f"exit with 128 + the signal's number ({INTERRUPTED} for Ctrl-C).")
     # Defaults are None here: an option given with --resume must agree with the checkpoint,
-    # one not given takes the checkpoint's value (else training.Settings' default).
+    # one not given takes the checkpoint's value (else settings.Settings' default).
     train.add_argument("--sizes", type=arguments.argument(arguments.integers("sizes"), _mnist_sizes),
                        help=f"layer sizes (default {_commas(DEFAULT.sizes)})")
     train.add_argument("--epochs", type=arguments.count("epochs"),
@@ -319,38 +320,24 @@ def run_sweep(args):
 
 # -- train ----------------------------------------------------------------------------------
 def run_train(args):
-    """Train (or continue) a run, printing its epoch lines and the best; see ``training``."""
+    """Train (or continue) a run, printing its epoch lines and the best; see ``training``.
+    MNIST is read in a thread from the start, while this one imports Numba and loads the
+    kernels: the reading (zlib, hashing, NumPy) leaves Python's lock free for them most of
+    the time. Python's collector waits meanwhile (``_collector_paused``)."""
     from fastnet import mnist_loader
 
     paths.distinct_files(log=args.log, checkpoint=args.checkpoint)
     paths.distinct_files(log=args.log, resume=args.resume)
-    given = {name: getattr(args, name) for name in training.Settings._fields
-             if getattr(args, name) is not None}
-    if args.resume is None:
-        run = training.Run.start(training.Settings(**given))
-    else:
-        run = training.Run.resume(args.resume, given)
-        _check_mnist_network(args.resume, run.net)
-    if run.epochs_left == 0:
-        print(f"fastnet train: nothing to train: {args.resume} has done {run.epoch} epochs and "
-              f"--epochs is {run.settings.epochs}; give a larger --epochs to train more", file=sys.stderr)
-        _print_best(run)
-        return 0
-    save_to = args.checkpoint or args.resume
-    if save_to is None:   # an interrupt saves into the current folder: it must take a file
-        try:
-            paths.writable_folder(".")
-        except FastnetFileError as error:
-            raise FastnetFileError(f"{error}; an interrupted run saves its state there: give "
-                                   f"--checkpoint PATH in a folder you can write") from None
-    elif args.checkpoint is None:
-        paths.writable_file(args.resume)
-    elif not args.force:
-        training.check_overwrite(args.checkpoint, run)
-    kernels = _load_kernels_meanwhile(run.net, run.settings.batch)
-    (X, y), _, test = mnist_loader.load_data(args.data)
-    kernels.join()
-    data = run.training_data(X, y)
+    reading = functools.partial(mnist_loader.load_data, args.data)
+    with _meanwhile(reading, "fastnet: reading MNIST") as mnist, _collector_paused():
+        from fastnet import _trainers, training
+        started = _start_run(args)
+        if started is None:
+            return 0
+        run, save_to = started
+        _trainers.preload(run.net, run.settings.batch)
+        (X, y), _, test = mnist()
+        data = run.training_data(X, y)
     stopped = training.train(run, data, test, checkpoint=save_to, log=args.log,
                              progress=training.progress_bar(len(data[1]), shown=not args.quiet),
                              report=None if args.quiet else _print_epoch)
@@ -363,19 +350,83 @@ def run_train(args):
     return 0
 
 
-def _load_kernels_meanwhile(net, batch):
-    """A thread loading the kernels that training ``net`` calls (``_trainers.preload``)
-    while this one reads the data: about 0.3 s from Numba's cache, mostly Python work, for
-    which the reading (zlib, hashing, NumPy) leaves Python's lock free. A daemon: an error
-    reading the data ends the command without waiting for it."""
-    def preload():
+def _start_run(args):
+    """``(run, path it saves to)`` for ``args``, its files checked; None (having said
+    why) if a resumed run has no epochs left."""
+    from fastnet import training
+
+    given = {name: getattr(args, name) for name in settings.Settings._fields
+             if getattr(args, name) is not None}
+    if args.resume is None:
+        run = training.Run.start(settings.Settings(**given))
+    else:
+        run = training.Run.resume(args.resume, given)
+        _check_mnist_network(args.resume, run.net)
+    if run.epochs_left == 0:
+        print(f"fastnet train: nothing to train: {args.resume} has done {run.epoch} epochs and "
+              f"--epochs is {run.settings.epochs}; give a larger --epochs to train more", file=sys.stderr)
+        _print_best(run)
+        return None
+    save_to = args.checkpoint or args.resume
+    if save_to is None:   # an interrupt saves into the current folder: it must take a file
         try:
-            _trainers.preload(net, batch)
-        except Exception:   # the training meets the same error itself, and reports it
-            pass
-    thread = threading.Thread(target=preload, name="fastnet: loading kernels", daemon=True)
+            paths.writable_folder(".")
+        except FastnetFileError as error:
+            raise FastnetFileError(f"{error}; an interrupted run saves its state there: give "
+                                   f"--checkpoint PATH in a folder you can write") from None
+    elif args.checkpoint is None:
+        paths.writable_file(args.resume)
+    elif not args.force:
+        training.check_overwrite(args.checkpoint, run)
+    return run, save_to
+
+
+@contextlib.contextmanager
+def _meanwhile(function, name):
+    """``function()`` runs in a thread called ``name`` while the block runs; the block
+    gets a function that waits for it and returns what it returned (or raises what it
+    raised). Leaving the block waits for the thread too, so that none outlives the call,
+    except on an interrupt: Ctrl-C must not wait for a download. A daemon: it never holds
+    up the exit."""
+    outcome = {}
+
+    def call():
+        try:
+            outcome["value"] = function()
+        except BaseException as error:   # raised in the thread that asks for the result
+            outcome["error"] = error
+
+    thread = threading.Thread(target=call, name=name, daemon=True)
     thread.start()
-    return thread
+
+    def result():
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    try:
+        yield result
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        thread.join()
+        raise
+    thread.join()
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for the block (if it was on): starting a run
+    makes hundreds of thousands of objects (Numba, the kernels) and no garbage cycles,
+    and collections walked them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _print_epoch(result):

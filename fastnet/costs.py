@@ -7,20 +7,20 @@ A cost ``C(a, y)`` of the output activations ``a = sigmoid(z)`` and the desired 
 - ``cross-entropy`` (chapter 3): ``C = -sum(y ln a + (1 - y) ln(1 - a))``, delta
   ``a - y``: without the factor ``a (1 - a)``, a saturated wrong output still learns.
 
-Each record holds the NumPy formulas and the compiled per-output delta that the kernels
-inline; ``code`` is how a kernel is told which cost it trains.
+Each record holds the NumPy formulas and the per-output delta that the kernels compile
+(``_kernels``); ``code`` is how a kernel is told which cost it trains. This module needs
+NumPy alone: the command reads its arguments with it before Numba is imported.
 """
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit
 
 
 class Cost(NamedTuple):
     """A cost: ``fn(a, y)`` its value for outputs ``a`` and targets ``y`` (summed over
     outputs and samples), ``delta(a, y)`` its ``dC/dz``, ``derivative(a, y)`` its ``dC/da``
     (the chapter's ``cost_derivative``), ``kernel_delta(a, y)`` the delta of one output,
-    compiled."""
+    as the kernels compile and inline it."""
     name: str
     code: int
     fn: Callable
@@ -29,12 +29,10 @@ class Cost(NamedTuple):
     kernel_delta: Callable
 
 
-@njit(cache=True, inline="always")
 def _quadratic_kernel_delta(a, y):
-    return (a - y) * a * (type(a)(1.0) - a)
+    return (a - y) * a * (type(a)(1.0) - a)   # the type of a: float32 stays float32
 
 
-@njit(cache=True, inline="always")
 def _cross_entropy_kernel_delta(a, y):
     return a - y
 

@@ -1,11 +1,11 @@
 """``fastnet train``'s loop: a network trained epoch by epoch, a checkpoint and a JSON log
 line after every epoch, a progress bar, and signals that stop training and save.
 
-A ``Run`` is its ``Settings`` (the network, how it is trained, on how many images), its
-network, the order its epochs shuffle, its random streams, and the results of the epochs
-done. Its network is drawn from ``np.random.RandomState(seed)`` and its epochs shuffle with
-``random.Random(seed)``: the numbers ``random.seed(seed); np.random.seed(seed)`` give the
-chapter's program, without touching the global streams.
+A ``Run`` is its ``Settings`` (``fastnet.settings``: the network, how it is trained, on how
+many images), its network, the order its epochs shuffle, its random streams, and the
+results of the epochs done. Its network is drawn from ``np.random.RandomState(seed)`` and
+its epochs shuffle with ``random.Random(seed)``: the numbers ``random.seed(seed);
+np.random.seed(seed)`` give the chapter's program, without touching the global streams.
 
 - ``run_seeded(settings, training, test)``: one seeded training exactly as
   ``fastnet train --seed s`` runs it, epoch for epoch the same numbers, without files;
@@ -32,39 +32,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastnet import _data, costs, inits, persist
+from fastnet import _data, inits, persist
 from fastnet.errors import FastnetFileError
 from fastnet.network import Network
+from fastnet.settings import INTERRUPT_CHECKPOINT, NETWORK, RECORDED, Settings
 
-#: Where an interrupted run without a checkpoint path saves.
-INTERRUPT_CHECKPOINT = "fastnet-checkpoint.npz"
 #: The signals that stop training like Ctrl-C (SIGHUP where the system has it).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
-
-
-class Settings(NamedTuple):
-    """A run: the network (``sizes``, ``dtype``, ``cost``, ``init``), its training
-    (``epochs`` in all, mini-batch size ``batch``, learning rate ``eta``, L2 ``lmbda``,
-    ``seed``, None for an unseeded run), on the first ``limit`` training images (None: all).
-    ``threads`` caps the kernels' threads; it changes no result and is not recorded."""
-    sizes: tuple = (784, 30, 10)
-    epochs: int = 30
-    batch: int = 10
-    eta: float = 3.0
-    seed: int | None = None
-    dtype: str = "float64"
-    cost: str = costs.QUADRATIC.name
-    init: str = inits.CHAPTER.name
-    lmbda: float = 0.0
-    limit: int | None = None
-    threads: int | None = None
-
-
-#: The settings that say which network a run trains.
-NETWORK = ("sizes", "dtype", "cost", "init")
-#: The settings a checkpoint records beside its model arrays (which hold sizes, dtype, cost).
-RECORDED = ("epochs", "batch", "eta", "seed", "init", "lmbda", "limit")
 
 
 class Run:

@@ -1,11 +1,15 @@
 """The ``fastnet`` command: checkpoints and exact resume, Ctrl-C, progress, logs, evaluate,
 predict, and one-line errors for bad arguments."""
+import gc
 import gzip
 import io
 import importlib.util
 import json
 import signal
+import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -14,8 +18,9 @@ import fastnet
 import fastnet.network as network
 from commands import SMALL, epoch_lines, signalled_train
 from datafiles import idx_bytes, npy_bytes, png_declaring, write, zip_bytes
-from fastnet import cli, persist
+from fastnet import _trainers, cli, mnist_loader, persist
 from fastnet.datasets import MNIST
+from fastnet.errors import FastnetFileError
 from twins import seeded
 
 
@@ -101,6 +106,61 @@ def test_sigint_stops_a_real_run_with_a_checkpoint(mnist_dir, tmp_path):
     assert err.startswith("fastnet: interrupted; saved the state after ") and "Traceback" not in err
     net, epoch, order = persist.resume(checkpoint)
     assert epoch >= 1 and sorted(order) == list(range(600))
+
+
+# -- start-up: MNIST read while the kernels load -----------------------------------------
+def test_the_command_reads_its_arguments_without_numba():
+    """So ``fastnet train`` starts reading MNIST before Numba and the kernels' modules load
+    (and ``--help``, ``--version`` and mistakes answer at once)."""
+    found = subprocess.run([sys.executable, "-c", "import sys, fastnet.cli; print('numba' in sys.modules)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert found == "False\n"
+
+
+def test_mnist_is_read_in_a_thread_while_the_kernels_load_with_the_collector_paused(run, mnist, monkeypatch):
+    seen = {}
+
+    def read(path=None):
+        seen["read on the main thread"] = threading.current_thread() is threading.main_thread()
+        return mnist
+
+    def preload(net, batch):
+        seen["preload on the main thread"] = threading.current_thread() is threading.main_thread()
+        seen["collector on"] = gc.isenabled()
+    monkeypatch.setattr(mnist_loader, "load_data", read)
+    monkeypatch.setattr(_trainers, "preload", preload)
+    code, out, _ = run("train", *SMALL, "--epochs", "1")
+    assert code == 0 and out.startswith("Epoch 0: ") and gc.isenabled()
+    assert seen == {"read on the main thread": False, "preload on the main thread": True,
+                    "collector on": False}
+
+
+def test_an_error_reading_mnist_is_the_commands_one_line(run, monkeypatch):
+    def damaged(path=None):
+        raise FastnetFileError("data/train-images-idx3-ubyte.gz: it is truncated or corrupt")
+    monkeypatch.setattr(mnist_loader, "load_data", damaged)
+    code, out, err = run("train", *SMALL, "--epochs", "1")
+    assert (code, out) == (2, "")
+    assert err == "fastnet: error: data/train-images-idx3-ubyte.gz: it is truncated or corrupt\n"
+
+
+def test_meanwhile_gives_the_threads_result_and_leaves_no_thread_but_on_an_interrupt():
+    def alive():
+        return [thread for thread in threading.enumerate() if thread.name == "test: meanwhile"]
+    with cli._meanwhile(lambda: 42, "test: meanwhile") as result:
+        assert result() == 42
+    with cli._meanwhile(lambda: 1 / 0, "test: meanwhile") as result, pytest.raises(ZeroDivisionError):
+        result()
+    with pytest.raises(ValueError), cli._meanwhile(lambda: time.sleep(0.2), "test: meanwhile"):
+        raise ValueError("the block failed first")   # the thread is waited for all the same
+    assert not alive()
+    release = threading.Event()
+    with pytest.raises(KeyboardInterrupt), cli._meanwhile(lambda: release.wait(10), "test: meanwhile"):
+        raise KeyboardInterrupt   # Ctrl-C: no waiting (the thread may be downloading)
+    try:
+        assert alive()
+    finally:
+        release.set()
 
 
 # -- progress, quiet, log --------------------------------------------------------------
