@@ -21,7 +21,7 @@ import time
 import numba
 import numpy as np
 
-from fastnet import _kernels, _overrides, _shuffle, _sparse, _sync
+from fastnet import _compiling, _kernels, _overrides, _shuffle, _sparse, _sync
 from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
@@ -65,22 +65,34 @@ def choose(net, X, T, batch, decay, replaced):
     return SparseTrainer(net, X, T, batch, decay, counts)
 
 
-def preload(net, batch):
+def preload(net, batch, train=True):
     """Call every kernel that training ``net`` in mini-batches of ``batch`` on MNIST-like
     inputs (float32, a fifth of them non-zero) and testing it each epoch call, as
     ``Network.train`` calls them, on a copy of ``net`` and a few rows: Numba loads each one
     from its cache (or compiles it) for the types the training will pass. Nothing of
-    ``net`` changes; no random state is touched."""
+    ``net`` changes; no random state is touched. ``train=False`` leaves out the training
+    step itself. When the first kernels had to be compiled, a second process does the rest
+    but that step meanwhile (``_compiling.second_process``), and the evaluation waits for
+    it, to load what it compiled."""
     copy = type(net).from_parameters(net.sizes, net.parameters, net.dtype, net.cost, threads=1,
                                      sparse=net.sparse)
     rows = 2 * EVAL_BLOCK
     pixels = np.zeros((rows, net.sizes[0]), dtype=np.float32)
     pixels[:, ::5] = 0.5
     X, T = copy._training_arrays("rows", (pixels, np.arange(rows) % net.sizes[-1]))
+    compiled = _compiling.compilations()
     _kernels.all_finite(copy._params)
     trainer = choose(copy, X, T, batch, 1.0, copy._replaced())
-    with trainer.epoch():
-        trainer.run(_shuffle.shuffle(random.Random(0), list(range(rows))), 1.0)
+    cold = _compiling.compilations() > compiled
+    second = _compiling.second_process(net, batch) if train and cold else None
+    try:
+        with trainer.epoch():
+            if train:
+                trainer.run(_shuffle.shuffle(random.Random(0), list(range(rows))), 1.0)
+    except BaseException:   # an error or an interrupt: it is stopped at once
+        _compiling.finish(second, wait=False)
+        raise
+    _compiling.finish(second)
     outputs(copy, X)()
 
 

@@ -5,6 +5,7 @@ compilation that did not come from the cache)."""
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import textwrap
@@ -202,6 +203,46 @@ def test_preload_loads_every_kernel_a_training_on_mnist_like_data_calls(dtype):
     found = run(PRELOAD % dtype, None)
     assert found["preloaded"] >= 8
     assert found["new"] == []
+
+
+COLD_PRELOAD = """
+    import json
+    from numba.core import event
+    from fastnet import _trainers, network
+
+    compiled = []
+
+    class Compiled(event.Listener):
+        def on_start(self, happening):
+            compiled.append(happening.data["dispatcher"].py_func.__qualname__)
+
+        def on_end(self, happening):
+            pass
+
+    event.register("numba:compile", Compiled())
+    _trainers.preload(network.Network([784, 24, 10]), 10)
+    print(json.dumps(compiled))
+"""
+
+
+def test_a_first_preload_leaves_the_evaluation_to_a_second_process(tmp_path):
+    """With an empty kernel cache, ``preload`` compiles the training epoch while a second
+    process compiles the other kernels (``_compiling.second_process``); the evaluation and
+    the mirror's way back it then loads from the cache, never compiles."""
+    compiled = run(COLD_PRELOAD, tmp_path)
+    assert "train_epoch" in compiled and "all_finite" in compiled
+    assert "predict" not in compiled and "unmirror" not in compiled
+
+
+def test_the_second_process_is_waited_for_and_else_stopped_at_once():
+    from fastnet import _compiling
+    quick = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    _compiling.finish(quick)   # waited for: it ends by itself
+    assert quick.returncode == 0
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    _compiling.finish(slow, wait=False)   # after an error or an interrupt: stopped, not waited for
+    assert slow.returncode == -signal.SIGKILL
+    _compiling.finish(None)   # none started: nothing to do
 
 
 def test_preload_changes_neither_the_network_nor_any_random_state():
