@@ -45,12 +45,6 @@ CHOICE_MIN_SLICE = 250
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
 CHOICE_MARGIN = 0.9
-
-
-#: Rows from which inputs are converted to CSR on several threads (twice as fast): a
-#: parallel region's end waits for the GIL, milliseconds beside a busy Python thread,
-#: which fewer rows would not win back.
-CSR_PARALLEL_ROWS = 20_000
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
 EVAL_BLOCK = 64
 
@@ -139,7 +133,7 @@ def outputs(net, X):
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
-    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, dtype, _csr_threads(net, X))
+    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, dtype)
 
     def sparse():
         out = np.empty((n, net.sizes[-1]), dtype=dtype)
@@ -168,11 +162,6 @@ def _threads(net, parallel):
     """The threads a kernel may use: ``net.threads`` if set, else all of Numba's where the
     work is ``parallel`` enough, else one; never more than this thread's Numba pool."""
     return net._kernel_threads() if parallel or net.threads is not None else 1
-
-
-def _csr_threads(net, X):
-    """The threads that convert the inputs ``X`` to CSR for ``net``."""
-    return _threads(net, X.shape[0] >= CSR_PARALLEL_ROWS)
 
 
 class DenseTrainer:
@@ -253,8 +242,7 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
-        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp, net.dtype,
-                                                 _csr_threads(net, X))
+        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp, net.dtype)
         self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
 
     @property
