@@ -133,7 +133,7 @@ def outputs(net, X):
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
-    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, dtype)
+    indptr, offsets, values = _sparse.to_csr(X, counts, Hp)
 
     def sparse():
         out = np.empty((n, net.sizes[-1]), dtype=dtype)
@@ -242,7 +242,7 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
-        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp, net.dtype)
+        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp)
         self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
 
     @property

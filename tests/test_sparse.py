@@ -79,6 +79,30 @@ def test_the_sparse_path_trains_like_the_reference(problem, batch, cost, lmbda, 
     assert max_difference(reference, fast) <= 1e-10
 
 
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.integers(1, 12), st.sampled_from([NEVER, ALWAYS]))
+def test_float32_inputs_train_a_float64_network_as_their_float64_copy(problem, batch, group_from):
+    """A float64 network keeps float32 inputs' values in float32 (``to_csr``) and widens
+    each in the kernels: exact, so training and evaluation (of enough rows to take the
+    sparse path) give the numbers of the same values in float64 to the last bit, and the
+    reference's within 1e-10."""
+    sizes, X, y, seed = problem
+    narrow = X.astype(np.float32)
+    nets = []
+    with grouping(group_from):
+        for data in (narrow, narrow.astype(np.float64)):
+            nets.append(seeded(network.Network, sizes, seed, sparse=True))
+            list(nets[-1].train((data, y), 2, batch, 1.0, test_data=(data, y)))
+    assert max_difference(nets[0], nets[1]) == 0
+    many = np.repeat(narrow, -(-2 * _trainers.EVAL_BLOCK // narrow.shape[0]), axis=0)
+    assert (nets[0].outputs(many) == nets[1].outputs(many.astype(np.float64))).all()
+    reference = seeded(naive.Network, sizes, seed)
+    reference.SGD(chapter_lists(narrow.astype(np.float64), y, sizes[-1]), 2, batch, 1.0)
+    assert max_difference(reference, nets[0]) <= 1e-10
+    trainer = _trainers.choose(nets[0], narrow, np.eye(sizes[-1])[y], batch, 1.0, set())
+    assert trainer.inputs.values.dtype == np.float32
+
+
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch", [1, 10, 2 * _sparse.CHUNK + 5])   # 3 chunks, the last short
@@ -119,9 +143,10 @@ def test_csr_holds_the_non_zero_values(X):
     counts = np.empty(X.shape[0], dtype=np.int64)
     _sparse.count_nonzeros(X, counts)
     expected = reference_csr(X, 5)
-    found = _sparse.to_csr(X, counts, 5, np.float64)
+    found = _sparse.to_csr(X, counts, 5)
     for array, reference in zip(found, expected):
         assert array.shape == reference.shape and (array == reference).all()
+    assert found[2].dtype == X.dtype   # float32 inputs stay float32 (exact for either network)
     # into arrays with room past the end: it stays untouched
     offsets, values = np.full(found[1].size + 1, -1, np.int32), np.full(found[2].size + 1, -1.0)
     _sparse.fill_rows(X, found[0], np.int32(5), offsets, values)
