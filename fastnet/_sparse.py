@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
-from fastnet._exp import exp, vsigmoid
+from fastnet._exp import vsigmoid
 from fastnet._kernels import (CROSS_ENTROPY_CODE, _band, _block, _cross_entropy_delta,
                               _quadratic_delta, _sigmoid_all, backward, copy, layer_forward_serial)
 from fastnet._layout import ALIGNMENT, aligned_zeros, padded
@@ -537,8 +537,8 @@ def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi
         for g in range(shares.shape[0]):
             total += shares[g, k]
         out[k] = total
-    for k in range(m * outputs):
-        out[k] = real(1) / (real(1) + exp(-out[k]))
+    for k in range(0, m * outputs, L):   # the row is padded to whole vectors
+        vstore(out, k, vsigmoid(vload(out, k)))
     for i in range(m):
         t = data.targets[data.order[start + i]]
         for o in range(outputs):
