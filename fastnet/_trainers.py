@@ -137,11 +137,11 @@ def outputs(net, X):
 
     def sparse():
         out = np.empty((n, net.sizes[-1]), dtype=dtype)
-        WT = aligned_zeros(net.sizes[0] * Hp, dtype)
-        _sparse.transpose(network, WT, Hp)
+        WT, bases = aligned_zeros(net.sizes[0] * Hp, dtype), _sparse.row_bases(Hp, dtype)
+        _sparse.transpose(network, WT, Hp, bases)
         Z = aligned_zeros(threads * capacity * Hp, dtype).reshape(threads, -1)
         acts = aligned_zeros(threads * layout.n_units * capacity, dtype).reshape(threads, -1)
-        _sparse.predict(network, WT, Hp, indptr, offsets, values, Z, acts,
+        _sparse.predict(network, WT, Hp, bases, indptr, offsets, values, Z, acts,
                         layout.unit_offsets * capacity, out, threads)
         return out
     return sparse
@@ -242,7 +242,7 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
-        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.Hp)
+        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.stride)
         self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
 
     @property

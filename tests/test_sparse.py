@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from hypothesis import strategies as st
 
 import fastnet.network as network
-from fastnet import _sparse, _trainers, costs
+from fastnet import _kernels, _sparse, _trainers, costs
 
 import naive
 from twins import chapter_lists, max_difference, seeded
@@ -101,6 +101,46 @@ def test_float32_inputs_train_a_float64_network_as_their_float64_copy(problem, b
     assert max_difference(reference, nets[0]) <= 1e-10
     trainer = _trainers.choose(nets[0], narrow, np.eye(sizes[-1])[y], batch, 1.0, set())
     assert trainer.inputs.values.dtype == np.float32
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 300), st.integers(1, 5),
+       st.sampled_from([np.float64, np.float32]))
+def test_each_threads_neurons_have_a_panel_of_their_own(n_in, hidden, threads, dtype):
+    """``WT``'s layout: every vector of neurons of every pixel has its own place; each
+    thread's band (as the epoch cuts them) lies in one panel, a row per pixel, no other
+    band's numbers between or beside its rows; long rows an odd number of cache lines;
+    the mirror and back give the network's parameters exactly, padding left zero."""
+    layout = network.Layout([n_in, hidden, 3])
+    ws = _sparse.scratch(layout, 4, dtype, threads, network.Workspace(layout, 4, dtype))
+    lanes = 64 // np.dtype(dtype).itemsize
+    vectors = ws.Hp // lanes
+    assert ws.bases.size == vectors and ws.WT.size % (n_in * ws.stride) == 0
+    places = (ws.bases[:, None, None] + ws.stride * np.arange(n_in)[None, :, None]
+              + np.arange(lanes)[None, None, :])
+    assert np.unique(places).size == places.size and places.max() < ws.WT.size
+    groups = ws.partials.shape[1]
+    for t in range(threads):
+        g_lo, g_hi = _kernels._band(groups, threads, t, 1)
+        band = ws.bases[g_lo * ws.group:min(vectors, g_hi * ws.group)]
+        if band.size:
+            assert (np.diff(band) == lanes).all()   # contiguous in its row
+            panel = band[0] // (n_in * ws.stride)
+            assert ((band + lanes - 1) // (n_in * ws.stride) == panel).all()
+            others = np.delete(ws.bases, np.arange(g_lo * ws.group, g_lo * ws.group + band.size))
+            assert not ((others // (n_in * ws.stride)) == panel).any()
+    lines = ws.stride // lanes
+    assert lines < 8 or lines % 2 == 1
+    net = seeded(network.Network, [n_in, hidden, 3], 1, dtype=dtype)
+    before = net.parameters.copy()
+    kernel_net = _trainers._kernel_net(net)
+    _sparse.mirror(kernel_net, ws)
+    mirrored = ws.WT[places.reshape(vectors, n_in, lanes)]
+    assert np.count_nonzero(ws.WT) == np.count_nonzero(mirrored)   # nothing outside the places
+    for array in (net.weights[0], net.biases[0], net.weights[1]):   # what the mirror holds
+        array[...] = 0
+    _sparse.unmirror(kernel_net, ws)
+    assert (net.parameters == before).all()
 
 
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
