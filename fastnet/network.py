@@ -389,11 +389,12 @@ class Network:
         X, T = self._training_arrays("data", data)
         return self._total_cost(X, T, lmbda)
 
-    def _total_cost(self, X, T, lmbda):
+    def _total_cost(self, X, T, lmbda, outputs=None):
         """``total_cost`` of converted ``X``, ``T`` (``_training_arrays``) and a checked
-        ``lmbda``: for the same data evaluated again and again."""
+        ``lmbda``; for the same data evaluated again and again, ``outputs`` made once
+        (``_trainers.outputs``: the inputs converted once)."""
         n = X.shape[0]
-        value = self._cost.fn(self._predict(X, "data inputs"), T) / n
+        value = self._cost.fn(self._predict(X, "data inputs", outputs), T) / n
         if lmbda:
             value += 0.5 * lmbda / n * sum(float(np.sum(np.square(w, dtype=np.float64)))
                                            for w in self._weights)

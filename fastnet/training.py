@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastnet import _data, inits, persist
+from fastnet import _data, _trainers, inits, persist
 from fastnet.errors import FastnetFileError
 from fastnet.network import Network
 from fastnet.settings import INTERRUPT_CHECKPOINT, NETWORK, RECORDED, Settings
@@ -209,12 +209,15 @@ def train(run, training, test, checkpoint=None, log=None, progress=None, report=
         log_file = stack.enter_context(open(log, "a" if run.epoch else "w")) if log else None
         stack.enter_context(signals.caught())
         try:
-            # the log's training cost: the training set converted once, not every epoch
-            arrays = run.net._training_arrays("training_data", training) if log_file else None
+            # the log's training cost: the training set converted once (to arrays, and for
+            # the sparse path to CSR: 0.06 s a time for MNIST's), not every epoch
+            if log_file:
+                arrays = run.net._training_arrays("training_data", training)
+                outputs = _trainers.outputs(run.net, arrays[0])
             for result in run.epochs(training, test, progress):
                 if log_file:   # a cost that overflows is logged as null, without a warning
                     with np.errstate(all="ignore"):
-                        cost = run.net._total_cost(*arrays, float(run.settings.lmbda))
+                        cost = run.net._total_cost(*arrays, float(run.settings.lmbda), outputs)
                 else:
                     cost = None
                 with signals.deferred():
