@@ -116,11 +116,15 @@ def check_dtype(dtype):
 
 
 def check_order(order, n):
-    """``order`` unchanged if it is a list holding a permutation of ``range(n)`` (it is
-    shuffled in place, and the kernels index with it)."""
-    if not isinstance(order, list):
-        raise TypeError(f"order must be a list of the sample indices (it is shuffled in place), "
-                        f"got a {type(order).__name__}")
+    """``order`` unchanged if it is a list, or a writable contiguous int64 vector, holding
+    a permutation of ``range(n)`` (it is shuffled in place, and the kernels index with it)."""
+    is_vector = (isinstance(order, np.ndarray) and order.dtype == np.int64 and order.ndim == 1
+                 and order.flags.c_contiguous and order.flags.writeable)
+    if not (isinstance(order, list) or is_vector):
+        got = (f"an array of {order.dtype}, shape {order.shape}" if isinstance(order, np.ndarray)
+               else f"a {type(order).__name__}")
+        raise TypeError(f"order must be a list or a writable int64 vector of the sample indices "
+                        f"(it is shuffled in place), got {got}")
     indices = np.asarray(order)
     if (indices.shape != (n,) or not np.issubdtype(indices.dtype, np.integer)
             or not np.array_equal(np.sort(indices), np.arange(n))):

@@ -20,18 +20,19 @@ MATRIX_A, UPPER_MASK, LOWER_MASK = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 
 
 def shuffle(generator, order):
-    """Shuffle the list ``order`` in place as ``generator.shuffle(order)`` would, where
-    ``generator`` is the ``random`` module or a ``random.Random``; returns it as an array
-    too (int64)."""
+    """Shuffle ``order``, a list or an int64 vector, in place as ``generator.shuffle(order)``
+    would, where ``generator`` is the ``random`` module or a ``random.Random``; returns it
+    as an int64 array too (a vector is shuffled where it is: no conversion either way)."""
     if not _is_plain(generator):
         generator.shuffle(order)
         return np.asarray(order, dtype=np.int64)
     version, internal, gauss = generator.getstate()
     state = np.array(internal[:N], dtype=np.uint32)
-    permuted = np.array(order, dtype=np.int64)
+    permuted = order if isinstance(order, np.ndarray) else np.array(order, dtype=np.int64)
     index = _shuffle(state, np.int64(internal[N]), permuted)
     generator.setstate((version, tuple(state.tolist()) + (int(index),), gauss))
-    order[:] = permuted.tolist()
+    if permuted is not order:
+        order[:] = permuted.tolist()
     return permuted
 
 

@@ -300,8 +300,9 @@ class Network:
               first_epoch=0, progress=None, lmbda=0.0, rng=None):
         """Train like ``SGD``, yielding an ``EpochResult`` after each epoch.
 
-        ``order`` (a list of sample indices, shuffled in place every epoch) carries the
-        chapter's cumulative shuffle across calls; by default it starts as ``range(n)``.
+        ``order`` (a list of sample indices, or an int64 vector of them, shuffled in place
+        every epoch) carries the chapter's cumulative shuffle across calls; by default it
+        starts as ``range(n)``. A vector is shuffled without converting it either way.
         Epochs are numbered from ``first_epoch``. ``progress``, if given, is called about
         ``PROGRESS_STEPS`` times per epoch with the number of samples trained so far in
         it; the epoch then runs in slices of whole mini-batches, with the same result.
@@ -317,7 +318,7 @@ class Network:
         test = None if test_data is None else self._test_arrays("test_data", test_data)
         n = X.shape[0]
         decay = _data.check_decay(eta, lmbda, n)
-        order = list(range(n)) if order is None else _data.check_order(order, n)
+        order = np.arange(n) if order is None else _data.check_order(order, n)
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(f"rng must be a random.Random (or None for the random module), "
                             f"got {type(rng).__name__}")

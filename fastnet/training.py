@@ -50,7 +50,8 @@ class Run:
     def __init__(self, settings, net, shuffler, draw, epoch=0, order=None, history=(), source=None):
         self.settings, self.net = settings, net
         self.shuffler, self.draw = shuffler, draw
-        self.epoch, self.order, self.history = epoch, order, list(history)
+        self.epoch, self.history = epoch, list(history)
+        self.order = None if order is None else np.array(order, dtype=np.int64)
         self.source = source
 
     @classmethod
@@ -98,7 +99,7 @@ class Run:
         order becomes ``range(n)``; a resumed run's must be as long."""
         X, y = X[:self.settings.limit], y[:self.settings.limit]
         if self.order is None:
-            self.order = list(range(len(y)))
+            self.order = np.arange(len(y))   # shuffled in place: no list to convert each epoch
         elif len(self.order) != len(y):
             raise ValueError(f"{self.source} was trained on {len(self.order)} images, this run "
                              f"has {len(y)}; resume it on the same training data")

@@ -1,6 +1,7 @@
 """The compiled shuffle draws exactly what ``random.shuffle`` draws."""
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,10 @@ def test_the_same_permutation_and_the_same_state_after(seed, length, draws_befor
     theirs.shuffle(expected)
     assert mine == expected
     assert ours.getstate() == theirs.getstate()
+    vector = np.array(mine)   # an int64 vector: shuffled where it is, as the list is
+    assert _shuffle.shuffle(ours, vector) is vector
+    theirs.shuffle(expected)
+    assert vector.tolist() == expected and ours.getstate() == theirs.getstate()
 
 
 def test_the_random_module_itself_is_shuffled_like_random_shuffle():

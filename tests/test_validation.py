@@ -1,6 +1,7 @@
 """Bad input at the public edge: a ValueError/TypeError naming the argument, the value and
 what was expected, before any kernel runs; divergence stops training; the sigmoid never
 overflows."""
+import random
 import warnings
 
 import numpy as np
@@ -381,10 +382,27 @@ def test_building_a_network_holds_little_more_than_the_network(monkeypatch):
     assert peak < 1.3 * size, f"building a {size / 1e6:.0f} MB network peaked at {peak / 1e6:.0f} MB"
 
 
-def test_order_must_be_a_list_shuffled_in_place():
-    with pytest.raises(TypeError, match=r"order must be a list of the sample indices \(it is "
-                                        r"shuffled in place\), got a tuple"):
-        list(network.Network([4, 2]).train((X, y), 1, 4, 1.0, order=tuple(range(12))))
+@pytest.mark.parametrize("order, got", [
+    (tuple(range(12)), "a tuple"),
+    (np.arange(12, dtype=np.int32), r"an array of int32, shape \(12,\)"),
+    (np.arange(12).reshape(3, 4), r"an array of int64, shape \(3, 4\)"),
+    (np.arange(24)[::2], r"an array of int64, shape \(12,\)"),   # not contiguous
+    (np.broadcast_to(np.arange(12), (12,)), r"an array of int64, shape \(12,\)"),   # read-only
+])
+def test_order_must_be_a_list_or_an_int64_vector_shuffled_in_place(order, got):
+    with pytest.raises(TypeError, match=r"order must be a list or a writable int64 vector of the "
+                                        r"sample indices \(it is shuffled in place\), got " + got):
+        list(network.Network([4, 2]).train((X, y), 1, 4, 1.0, order=order))
+
+
+def test_an_int64_vector_order_is_shuffled_as_a_list_would_be():
+    nets, orders = [], [list(range(12)), np.arange(12)]
+    for order in orders:
+        random.seed(3)
+        nets.append(network.Network.from_parameters([4, 2], np.linspace(-1, 1, 10)))
+        list(nets[-1].train((X, y), 3, 4, 1.0, order=order))
+    assert list(orders[1]) == orders[0] != list(range(12))
+    assert (nets[0].parameters == nets[1].parameters).all()
 
 
 @pytest.mark.parametrize("hidden", [10**10, 10**20])
