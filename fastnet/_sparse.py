@@ -230,9 +230,7 @@ def panels(n_in, vectors, group, threads, lanes):
     ``bases[v]``: where vector ``v`` starts in pixel 0's row; ``size``: ``WT``'s length.
     On one thread: one panel, a row of all the vectors. Any team reaches any vector
     through ``bases``, so the layout changes no number."""
-    groups = -(-vectors // group)
-    bands = [(g_lo * group, min(vectors, g_hi * group))
-             for g_lo, g_hi in (_band(groups, threads, t, 1) for t in range(threads))]
+    bands = [band_of(vectors, group, threads, t)[2:] for t in range(threads)]
     bands = [(lo, hi) for lo, hi in bands if hi > lo]
     # rows a power of two apart in memory would share a few cache sets: an odd number of
     # lines (784-1000-10 on two threads, panels of 64 vectors: 1.23 times as long)
@@ -242,6 +240,14 @@ def panels(n_in, vectors, group, threads, lanes):
     for panel, (lo, hi) in enumerate(bands):
         bases[lo:hi] = panel * n_in * stride + np.arange(0, (hi - lo) * lanes, lanes)
     return stride, bases, len(bands) * n_in * stride
+
+
+@njit(cache=True)
+def band_of(vectors, group, team, me):
+    """``(g_lo, g_hi, v_lo, v_hi)``: the groups of neurons thread ``me`` of ``team`` owns
+    (``vectors`` vectors in groups of ``group``) and their vectors."""
+    g_lo, g_hi = _band(-(-vectors // group), team, me, np.int64(1))
+    return g_lo, g_hi, g_lo * group, min(vectors, g_hi * group)
 
 
 def row_bases(Hp, dtype):
@@ -645,8 +651,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
     see ``train_epoch``)."""
     L = lanes_of(ws.WT)
     vectors = ws.Hp // L
-    g_lo, g_hi = _band(ws.partials.shape[1], team, me, np.int64(1))
-    v_lo, v_hi = g_lo * ws.group, min(vectors, g_hi * ws.group)
+    g_lo, g_hi, v_lo, v_hi = band_of(vectors, ws.group, team, me)
     H, outputs = net.sizes[1], net.sizes[-1]
     if deep is None:
         copy(ws.output_biases[me][:outputs], net.params[net.b_off[1]:net.b_off[1] + outputs])
