@@ -69,6 +69,10 @@ GROUP_FROM = 16
 #: Samples of a mini-batch grouped by pixel at a time (``_regroup``): a pixel's weights
 #: are stepped once per chunk, and the grouping's scratch is bounded by it.
 CHUNK = 32
+#: Distinct pixels ahead whose rows ``_update_pixels`` asks the caches for: rows of large
+#: bands come from L3. Measured at 784-1000-10 float64 (epochs, against none): 2-4% less
+#: time on two threads, 0.5-2.5% on one; 784-300-10 2%.
+ROWS_AHEAD = 6
 #: When the lazy decay factor falls below this, it is folded into the weights.
 RENORMALISE = 2.0 ** -20
 
@@ -452,13 +456,24 @@ def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entrie
     ``D`` plus ``v``'s lanes). A pixel's weights are loaded once, stepped by its samples in
     registers in sample order (the roundings of stepping them sample by sample) and stored
     once; pixels come by their count of samples, so the inner loop's length changes
-    rarely (no mispredicted branch per pixel)."""
+    rarely (no mispredicted branch per pixel). The rows of the pixel ``ROWS_AHEAD`` on
+    are fetched meanwhile."""
     L = lanes_of(WT)
     b0, b1, b2, b3 = _block_bases(bases, v, vectors)
+    last = -1   # the last distinct pixel
+    for c in range(1, m + 1):
+        last += sizes[c]
     d = e = 0
     for c in range(m, 0, -1):
         for _ in range(sizes[c]):
-            u = get(ordered, d)
+            u, ahead = get(ordered, d), get(ordered, min(d + ROWS_AHEAD, last))
+            prefetch(WT, ahead + b0)
+            if vectors > 1:
+                prefetch(WT, ahead + b1)
+            if vectors > 2:
+                prefetch(WT, ahead + b2)
+            if vectors > 3:
+                prefetch(WT, ahead + b3)
             d += 1
             w0 = w1 = w2 = w3 = vload(WT, u + b0)
             if vectors > 1:
