@@ -2,6 +2,7 @@
 install hints, and a quiet end when the reader of its output goes away."""
 import gc
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
@@ -32,6 +33,32 @@ def test_version_without_installed_metadata_is_the_packages(capsys, monkeypatch)
     with pytest.raises(SystemExit):
         cli.main(["--version"])
     assert capsys.readouterr().out == f"fastnet-nndl {fastnet.__version__}\n"
+
+
+OPENBLAS_THREADS = """
+import sys, threadpoolctl
+import fastnet.__main__
+sys.argv = ["fastnet", "--version"]
+try:
+    fastnet.__main__.main()
+except SystemExit:
+    pass
+pools = threadpoolctl.threadpool_info()
+print(sorted({pool["num_threads"] for pool in pools if pool["internal_api"] == "openblas"}))
+"""
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="OpenBLAS starts no threads on one core anyway")
+@pytest.mark.parametrize("told, threads", [(None, [1]), ("2", [2])])
+def test_the_command_asks_openblas_for_no_threads_unless_told(told, threads):
+    """The command computes on Numba's threads; OpenBLAS's pool would spin a core at
+    start. A number the user set is kept."""
+    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    if told is not None:
+        env["OPENBLAS_NUM_THREADS"] = told
+    found = subprocess.run([sys.executable, "-c", OPENBLAS_THREADS], env=env, capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    assert found == ["fastnet-nndl " + fastnet.__version__, str(threads)]
 
 
 def test_the_distribution_is_fastnet_nndl_under_the_mit_licence():
