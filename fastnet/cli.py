@@ -336,13 +336,15 @@ def run_train(args):
     """Train (or continue) a run, printing its epoch lines and the best; see ``training``.
     MNIST is read in a thread from the start, while this one imports Numba and loads the
     kernels: the reading (zlib, hashing, NumPy) leaves Python's lock free for them most of
-    the time. Python's collector waits meanwhile (``_collector_paused``)."""
+    the time. Python's collector waits meanwhile (``_collector_paused``), and SciPy stays
+    out (``_without_scipy``)."""
     from fastnet import mnist_loader
 
     paths.distinct_files(log=args.log, checkpoint=args.checkpoint)
     paths.distinct_files(log=args.log, resume=args.resume)
     reading = functools.partial(mnist_loader.load_data, args.data)
-    with _meanwhile(reading, "fastnet: reading MNIST") as mnist, _collector_paused():
+    with _meanwhile(reading, "fastnet: reading MNIST") as mnist, _collector_paused(), \
+            _without_scipy():
         from fastnet import _trainers, training
         started = _start_run(args)
         if started is None:
@@ -440,6 +442,25 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _without_scipy():
+    """``import scipy`` fails in the block, if SciPy is not imported yet. Numba, when
+    SciPy is installed, imports it with itself and ``scipy.linalg`` at its first kernel
+    (to learn whether BLAS is there): 0.1 s of the start of a training, which calls no
+    BLAS. Only Numba's ``np.correlate`` and ``np.convolve`` compiled later in the process
+    then do without BLAS (``np.dot`` and the rest import SciPy when compiled). For the
+    command's process, in which no other thread imports SciPy meanwhile."""
+    if "scipy" in sys.modules:
+        yield
+        return
+    sys.modules["scipy"] = None
+    try:
+        yield
+    finally:
+        if "scipy" in sys.modules and sys.modules["scipy"] is None:
+            del sys.modules["scipy"]
 
 
 def _print_epoch(result):

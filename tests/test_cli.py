@@ -117,6 +117,25 @@ def test_the_command_reads_its_arguments_without_numba():
     assert found == "False\n"
 
 
+TRAIN_AND_LIST_SCIPY = """
+import sys
+import fastnet.__main__
+sys.argv = ["fastnet", "train", *sys.argv[1:]]
+code = fastnet.__main__.main()
+print(code, sorted(name for name in sys.modules if name.split(".")[0] == "scipy"))
+"""
+
+
+def test_training_imports_no_scipy_where_it_is_installed(mnist_dir):
+    """Numba imports SciPy (and at its first kernel scipy.linalg) when it is installed;
+    ``fastnet train``, which calls no BLAS, starts 0.1 s sooner without."""
+    pytest.importorskip("scipy")
+    found = subprocess.run([sys.executable, "-c", TRAIN_AND_LIST_SCIPY, *SMALL, "--epochs", "1",
+                            "--quiet", "--data", str(mnist_dir)],
+                           capture_output=True, text=True, check=True).stdout
+    assert found.splitlines()[-1] == "0 []"
+
+
 def test_mnist_is_read_in_a_thread_while_the_kernels_load_with_the_collector_paused(run, mnist, monkeypatch):
     seen = {}
 
