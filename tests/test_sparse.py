@@ -1,7 +1,10 @@
 """The sparse first layer (fastnet._sparse) against the reference, the dense path and itself
 over thread counts: inputs from all-zero to all-non-zero, single pixels, mixed rows."""
 import contextlib
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -402,3 +405,46 @@ def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
     monkeypatch.setattr(_sync, "start_region", busy)
     list(net.train((X, y), 1, 10, 0.5))
     assert choice.chosen == 1
+
+
+LIVE_MEMORY = """
+import gc
+import numpy as np
+from numba.core.runtime import rtsys
+import fastnet.network as network
+
+rng = np.random.default_rng(0)
+X = (rng.random((600, 784)) * (rng.random((600, 784)) < 0.2)).astype(np.float32)
+y = rng.integers(0, 10, 600)
+
+
+def live():
+    stats = rtsys.get_allocation_stats()
+    return stats.alloc - stats.free, stats.mi_alloc - stats.mi_free
+
+
+def train(sizes, threads):
+    net = network.Network(sizes, threads=threads)
+    list(net.train((X, y), 1, 10, 3.0, test_data=(X[:100], y[:100])))
+    net.predict(X[:100])
+
+
+for sizes, threads in (([784, 30, 10], 2), ([784, 300, 10], 1), ([784, 300, 10], 2),
+                       ([784, 30, 20, 10], 2)):
+    train(sizes, threads)   # kernels loaded, scratch made once
+    gc.collect()
+    before = live()
+    train(sizes, threads)
+    gc.collect()
+    print(sizes, threads, before == live())
+"""
+
+
+def test_kernels_without_reference_counting_leave_no_memory_behind():
+    """The sparse kernels run without Numba's reference counts (``_nrt=False``): nothing
+    they are given or make may keep memory alive after a training (Numba's counts of live
+    allocations, with its statistics on, are the same before and after one)."""
+    found = subprocess.run([sys.executable, "-c", LIVE_MEMORY], capture_output=True, text=True,
+                           check=True, env={**os.environ, "NUMBA_NRT_STATS": "1"}).stdout
+    lines = found.splitlines()
+    assert len(lines) == 4 and all(line.endswith(" True") for line in lines), found
