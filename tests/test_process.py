@@ -58,6 +58,8 @@ def test_the_command_asks_openblas_for_no_threads_unless_told(told, threads):
         env["OPENBLAS_NUM_THREADS"] = told
     found = subprocess.run([sys.executable, "-c", OPENBLAS_THREADS], env=env, capture_output=True,
                            text=True, check=True).stdout.splitlines()
+    if found[-1] == "[]":
+        pytest.skip("this NumPy does not use OpenBLAS")
     assert found == ["fastnet-nndl " + fastnet.__version__, str(threads)]
 
 
