@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 from hypothesis import strategies as st
 
 import fastnet.network as network
-from fastnet import _kernels, _sparse, _trainers, costs
+from fastnet import _sparse, _trainers, costs
 
 import naive
 from twins import chapter_lists, max_difference, seeded
@@ -122,15 +122,14 @@ def test_each_threads_neurons_have_a_panel_of_their_own(n_in, hidden, threads, d
     places = (ws.bases[:, None, None] + ws.stride * np.arange(n_in)[None, :, None]
               + np.arange(lanes)[None, None, :])
     assert np.unique(places).size == places.size and places.max() < ws.WT.size
-    groups = ws.partials.shape[1]
     for t in range(threads):
-        g_lo, g_hi = _kernels._band(groups, threads, t, 1)
-        band = ws.bases[g_lo * ws.group:min(vectors, g_hi * ws.group)]
+        _, _, v_lo, v_hi = _sparse.band_of(vectors, ws.group, threads, t)
+        band = ws.bases[v_lo:v_hi]
         if band.size:
             assert (np.diff(band) == lanes).all()   # contiguous in its row
             panel = band[0] // (n_in * ws.stride)
             assert ((band + lanes - 1) // (n_in * ws.stride) == panel).all()
-            others = np.delete(ws.bases, np.arange(g_lo * ws.group, g_lo * ws.group + band.size))
+            others = np.delete(ws.bases, np.arange(v_lo, v_hi))
             assert not ((others // (n_in * ws.stride)) == panel).any()
     lines = ws.stride // lanes
     assert lines < 8 or lines % 2 == 1
