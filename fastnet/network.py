@@ -26,8 +26,13 @@ from fastnet import _data, _kernels, _overrides, _shuffle, _trainers, costs, ini
 from fastnet._layout import Layout, Workspace, aligned_zeros
 from fastnet.errors import TrainingDivergedError
 
-#: About how many times per epoch ``train`` reports progress, when asked to.
+#: At most how many times per epoch ``train`` reports progress, when asked to: its first
+#: slice of an epoch is this fraction of it.
 PROGRESS_STEPS = 100
+#: With progress asked for, ``train`` runs an epoch in slices of about this many seconds
+#: (each call of the kernels costs their set-up: 100 slices made the main job 5% slower).
+#: A signal stops training after the slice it comes in.
+SLICE_SECONDS = 0.1
 
 
 def sigmoid(z):
@@ -44,6 +49,14 @@ def sigmoid_prime(z):
 
 #: The module's own functions, to tell when a reader has replaced them.
 _MODULE_FUNCTIONS = {"sigmoid": sigmoid, "sigmoid_prime": sigmoid_prime}
+
+
+def _slice_samples(trained, seconds, smallest, batch):
+    """The samples of an epoch's next slice: about ``SLICE_SECONDS`` at the speed the last
+    slice, of ``trained`` samples in ``seconds``, went; whole mini-batches of ``batch``, at
+    least ``smallest``."""
+    wanted = trained * SLICE_SECONDS / max(seconds, 1e-9)
+    return max(smallest, batch * int(wanted // batch))
 
 
 class EpochResult(NamedTuple):
@@ -303,9 +316,10 @@ class Network:
         ``order`` (a list of sample indices, or an int64 vector of them, shuffled in place
         every epoch) carries the chapter's cumulative shuffle across calls; by default it
         starts as ``range(n)``. A vector is shuffled without converting it either way.
-        Epochs are numbered from ``first_epoch``. ``progress``, if given, is called about
-        ``PROGRESS_STEPS`` times per epoch with the number of samples trained so far in
-        it; the epoch then runs in slices of whole mini-batches, with the same result.
+        Epochs are numbered from ``first_epoch``. ``progress``, if given, is called with the
+        number of samples trained so far in the epoch after each slice of it: the epoch then
+        runs in slices of whole mini-batches of about ``SLICE_SECONDS`` (the first
+        ``1 / PROGRESS_STEPS`` of it, none smaller), with the same result.
         ``lmbda``: L2 regularisation, every step scales the weights by
         ``1 - eta * lmbda / n`` for ``n`` training samples (biases are not decayed).
         ``rng``, a ``random.Random``, shuffles instead of the ``random`` module.
@@ -323,7 +337,7 @@ class Network:
             raise TypeError(f"rng must be a random.Random (or None for the random module), "
                             f"got {type(rng).__name__}")
         generator = random if rng is None else rng
-        step = n if progress is None else batch * -(-n // (batch * PROGRESS_STEPS))
+        smallest = batch * -(-n // (batch * PROGRESS_STEPS))
         with self._exclusive():
             if not _kernels.all_finite(self._params):
                 raise ValueError(f"{self._NOT_FINITE}; training on them cannot recover")
@@ -333,10 +347,15 @@ class Network:
                 started = time.perf_counter()
                 indices = _shuffle.shuffle(generator, order)   # random.shuffle's, compiled
                 with trainer.epoch():
-                    for start in range(0, n, step):
-                        self._train_samples(trainer, indices[start:start + step], eta)
+                    done, step = 0, (n if progress is None else smallest)
+                    while done < n:
+                        began = time.perf_counter()
+                        self._train_samples(trainer, indices[done:done + step], eta)
+                        seconds, trained = time.perf_counter() - began, min(step, n - done)
+                        done += trained
                         if progress is not None:
-                            progress(min(start + step, n))
+                            progress(done)
+                            step = _slice_samples(trained, seconds, smallest, batch)
                 if not _kernels.all_finite(self._params):
                     raise self._diverged(j, eta, X)
                 correct = None if test is None else self._count_correct(*test, tested)

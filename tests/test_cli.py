@@ -53,7 +53,9 @@ def test_resume_with_other_training_data_is_refused(run, tmp_path):
 
 
 def interrupt_in_call(monkeypatch, count):
-    """Make the ``count``-th slice of training raise KeyboardInterrupt, as Ctrl-C would."""
+    """Make the ``count``-th slice of training raise KeyboardInterrupt, as Ctrl-C would.
+    Every slice is a hundredth of the epoch."""
+    monkeypatch.setattr(network, "SLICE_SECONDS", 0.0)
     calls = []
     train_samples = network.Network._train_samples
 
@@ -183,7 +185,8 @@ def test_meanwhile_gives_the_threads_result_and_leaves_no_thread_but_on_an_inter
 
 
 # -- progress, quiet, log --------------------------------------------------------------
-def test_training_in_slices_for_progress_is_bit_identical():
+def test_training_in_slices_for_progress_is_bit_identical(monkeypatch):
+    monkeypatch.setattr(network, "SLICE_SECONDS", 0.0)   # the smallest slices: the most of them
     rng = np.random.default_rng(2)
     X, y = rng.random((1234, 6)), rng.integers(0, 3, 1234)
     nets, reports = [], []
@@ -195,6 +198,27 @@ def test_training_in_slices_for_progress_is_bit_identical():
     assert reports == first_epoch * 2 and first_epoch[-1] == 1234
     assert 50 <= len(first_epoch) <= network.PROGRESS_STEPS
     assert all(done % 7 == 0 for done in first_epoch[:-1]) and first_epoch == sorted(first_epoch)
+
+
+@pytest.mark.parametrize("speed", [1e3, 1e5])
+def test_an_epoch_in_slices_of_about_slice_seconds(speed):
+    """After its first slice, a hundredth of the epoch, each slice is what the last one's
+    speed (samples a second) trains in ``SLICE_SECONDS``, whole mini-batches."""
+    smallest = 7 * -(-1234 // (7 * network.PROGRESS_STEPS))
+    wanted = speed * network.SLICE_SECONDS
+    step = network._slice_samples(smallest, smallest / speed, smallest, 7)
+    assert step % 7 == 0 and wanted - 7 < step <= wanted
+    assert network._slice_samples(smallest, 10.0, smallest, 7) == smallest   # never smaller
+    assert network._slice_samples(smallest, 0.0, smallest, 7) > 10**6   # too quick to time
+
+
+def test_quick_epochs_come_in_few_slices():
+    rng = np.random.default_rng(2)
+    X, y = rng.random((1234, 6)), rng.integers(0, 3, 1234)
+    reports = []
+    list(seeded(network.Network, [6, 5, 3], 1).train((X, y), 1, 7, 3.0, progress=reports.append))
+    assert reports[0] == 7 * -(-1234 // (7 * network.PROGRESS_STEPS)) and reports[-1] == 1234
+    assert len(reports) < 10   # 1234 samples train in far less than SLICE_SECONDS
 
 
 class Terminal(io.StringIO):

@@ -266,6 +266,7 @@ def test_weights_written_between_epochs_are_trained_on_and_views_stay_current():
 
 
 def test_an_interrupt_mid_epoch_leaves_the_weights_written_back(monkeypatch):
+    monkeypatch.setattr(network, "SLICE_SECONDS", 0.0)   # a hundred slices
     rng = np.random.default_rng(9)
     X, y = inputs("10%", 200, 16, rng), rng.integers(0, 4, 200)
     net = seeded(network.Network, [16, 20, 4], 7, sparse=True)
