@@ -35,17 +35,21 @@ def test_version_without_installed_metadata_is_the_packages(capsys, monkeypatch)
     assert capsys.readouterr().out == f"fastnet-nndl {fastnet.__version__}\n"
 
 
-OPENBLAS_THREADS = """
-import sys, threadpoolctl
-import fastnet.__main__
-sys.argv = ["fastnet", "--version"]
-try:
-    fastnet.__main__.main()
-except SystemExit:
-    pass
-pools = threadpoolctl.threadpool_info()
-print(sorted({pool["num_threads"] for pool in pools if pool["internal_api"] == "openblas"}))
-"""
+def after_the_command(unset, told, expression):
+    """``expression`` (Python source, printed) in a process that ran ``fastnet --version``
+    as the ``fastnet`` script does, with the variable ``unset`` set to ``told`` (None: unset)."""
+    env = {name: value for name, value in os.environ.items() if name != unset}
+    if told is not None:
+        env[unset] = told
+    script = ("import sys\nimport fastnet.__main__\nsys.argv = ['fastnet', '--version']\n"
+              "try:\n    fastnet.__main__.main()\nexcept SystemExit:\n    pass\n"
+              f"print({expression})")
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, check=True).stdout.splitlines()
+
+
+OPENBLAS_POOLS = ("sorted({pool['num_threads'] for pool in __import__('threadpoolctl').threadpool_info() "
+                  "if pool['internal_api'] == 'openblas'})")
 
 
 @pytest.mark.skipif(os.cpu_count() < 2, reason="OpenBLAS starts no threads on one core anyway")
@@ -53,14 +57,21 @@ print(sorted({pool["num_threads"] for pool in pools if pool["internal_api"] == "
 def test_the_command_asks_openblas_for_no_threads_unless_told(told, threads):
     """The command computes on Numba's threads; OpenBLAS's pool would spin a core at
     start. A number the user set is kept."""
-    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
-    if told is not None:
-        env["OPENBLAS_NUM_THREADS"] = told
-    found = subprocess.run([sys.executable, "-c", OPENBLAS_THREADS], env=env, capture_output=True,
-                           text=True, check=True).stdout.splitlines()
+    found = after_the_command("OPENBLAS_NUM_THREADS", told, OPENBLAS_POOLS)
     if found[-1] == "[]":
         pytest.skip("this NumPy does not use OpenBLAS")
     assert found == ["fastnet-nndl " + fastnet.__version__, str(threads)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="NumPy asks for huge pages on Linux")
+@pytest.mark.parametrize("told, asked", [(None, False), ("1", True)])
+def test_the_command_asks_numpy_for_no_huge_pages_unless_told(told, asked):
+    """Huge pages cost the command's start up to 0.4 s where Linux compacts memory for
+    them. A setting the user made is kept."""
+    core = "(getattr(__import__('numpy'), '_core', None) or __import__('numpy').core)"
+    found = after_the_command("NUMPY_MADVISE_HUGEPAGE", told,
+                              f"{core}.multiarray._get_madvise_hugepage()")
+    assert found == ["fastnet-nndl " + fastnet.__version__, str(asked)]
 
 
 def test_the_distribution_is_fastnet_nndl_under_the_mit_licence():
