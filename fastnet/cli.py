@@ -36,6 +36,8 @@ DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
 INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped by Ctrl-C
 BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a command whose reader left
 DEFAULT = settings.Settings()
+#: Python's switch interval while ``train`` starts (``_switching_often``); its default is 5 ms.
+START_SWITCH_INTERVAL = 0.0005
 
 
 class CommandLineError(Exception):
@@ -336,15 +338,15 @@ def run_train(args):
     """Train (or continue) a run, printing its epoch lines and the best; see ``training``.
     MNIST is read in a thread from the start, while this one imports Numba and loads the
     kernels: the reading (zlib, hashing, NumPy) leaves Python's lock free for them most of
-    the time. Python's collector waits meanwhile (``_collector_paused``), and SciPy stays
-    out (``_without_scipy``)."""
+    the time. Python's collector waits meanwhile (``_collector_paused``), SciPy stays out
+    (``_without_scipy``), and the threads take turns often (``_switching_often``)."""
     from fastnet import mnist_loader
 
     paths.distinct_files(log=args.log, checkpoint=args.checkpoint)
     paths.distinct_files(log=args.log, resume=args.resume)
     reading = functools.partial(mnist_loader.load_data, args.data)
     with _meanwhile(reading, "fastnet: reading MNIST") as mnist, _collector_paused(), \
-            _without_scipy():
+            _without_scipy(), _switching_often():
         from fastnet import _trainers, training
         started = _start_run(args)
         if started is None:
@@ -442,6 +444,19 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _switching_often():
+    """Python's switch interval ``START_SWITCH_INTERVAL`` for the block. The thread reading
+    MNIST takes Python's lock back after every piece of a file it reads, inflates or
+    hashes, and beside a thread running Python it waits up to an interval each time."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(START_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @contextlib.contextmanager

@@ -139,7 +139,9 @@ def test_training_imports_no_scipy_where_it_is_installed(mnist_dir):
 
 
 def test_mnist_is_read_in_a_thread_while_the_kernels_load_with_the_collector_paused(run, mnist, monkeypatch):
-    seen = {}
+    """...and with Python's threads switching every ``START_SWITCH_INTERVAL``, restored after."""
+    seen, interval = {}, sys.getswitchinterval()
+    assert interval != cli.START_SWITCH_INTERVAL
 
     def read(path=None):
         seen["read on the main thread"] = threading.current_thread() is threading.main_thread()
@@ -148,12 +150,14 @@ def test_mnist_is_read_in_a_thread_while_the_kernels_load_with_the_collector_pau
     def preload(net, batch):
         seen["preload on the main thread"] = threading.current_thread() is threading.main_thread()
         seen["collector on"] = gc.isenabled()
+        seen["switch interval"] = sys.getswitchinterval()
     monkeypatch.setattr(mnist_loader, "load_data", read)
     monkeypatch.setattr(_trainers, "preload", preload)
     code, out, _ = run("train", *SMALL, "--epochs", "1")
     assert code == 0 and out.startswith("Epoch 0: ") and gc.isenabled()
     assert seen == {"read on the main thread": False, "preload on the main thread": True,
-                    "collector on": False}
+                    "collector on": False, "switch interval": cli.START_SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == interval
 
 
 def test_an_error_reading_mnist_is_the_commands_one_line(run, monkeypatch):
