@@ -45,6 +45,10 @@ CHOICE_MIN_SLICE = 250
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
 CHOICE_MARGIN = 0.9
+#: Epochs that end on one thread after which the choice is made again: the cores may have
+#: been busy only for a while (a team sometimes breaks up even on a quiet machine, and
+#: two threads were then 1.5 times as fast for the rest of the run).
+CHOICE_AGAIN_AFTER = 3
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
 EVAL_BLOCK = 64
 
@@ -193,14 +197,32 @@ class ThreadChoice:
     """One thread or ``threads``, whichever trains faster, found by timing slices of
     training with each in turn (``CHOICE_TRIALS`` each, after one untimed): the thread
     count changes the speed, never the numbers. A team that later finds the cores busy
-    (``_sync``) sets ``chosen`` to one for good: another job or a busy Python thread shares
-    them, and one thread is then the faster."""
+    (``_sync``) makes it one (``found_busy``): another job or a busy Python thread shares
+    them, and one thread is then the faster. One thread is never chosen for good: after
+    ``CHOICE_AGAIN_AFTER`` epochs on it (``epoch_done``) the choice is made again."""
 
     def __init__(self, threads):
         self.candidates = (1, threads)
+        self.start()
+
+    def start(self):
+        """Choose anew: time each candidate from the next slice on."""
         self.slices = dict.fromkeys(self.candidates, 0)
         self.seconds = {count: [] for count in self.candidates}   # per sample, timed slices
         self.chosen = None
+        self.epochs_on_one = 0
+
+    def found_busy(self):
+        """A team found the cores busy and broke up: one thread, for now."""
+        self.chosen, self.epochs_on_one = 1, 0
+
+    def epoch_done(self):
+        """An epoch has ended: the ``CHOICE_AGAIN_AFTER``-th in a row on one thread starts
+        the choice again."""
+        if self.chosen == 1:
+            self.epochs_on_one += 1
+            if self.epochs_on_one >= CHOICE_AGAIN_AFTER:
+                self.start()
 
     def next(self):
         """The thread count for the next slice: the chosen one, else the least tried."""
@@ -253,13 +275,16 @@ class SparseTrainer:
     @contextlib.contextmanager
     def epoch(self):
         """Mirror the network in, and always back out, also on an interrupt. Every epoch
-        starts with the full team of threads (``_sync``: busy cores make it go on alone)."""
+        starts with the full team of threads (``_sync``: busy cores make it go on alone);
+        a thread count being chosen counts the epochs done (``ThreadChoice.epoch_done``)."""
         _sparse.mirror(self.network, self.scratch)
         self.scratch.state[:] = 0
         try:
             yield
         finally:
             _sparse.unmirror(self.network, self.scratch)
+        if self.choice is not None:
+            self.choice.epoch_done()
 
     def run(self, order, eta):
         """Train the samples ``order`` (the epoch, or a slice of it; whole mini-batches), in
@@ -277,7 +302,7 @@ class SparseTrainer:
         if start < len(order):
             self._run(order[start:], eta, self.threads if choice is None else choice.chosen)
         if choice is not None and self.scratch.state[_sync.ALONE]:
-            choice.chosen = 1   # the cores were found busy: the team broke up, so one from now on
+            choice.found_busy()
 
     def _run(self, order, eta, threads):
         """Train the samples ``order`` on ``threads`` threads. Once a region found the cores

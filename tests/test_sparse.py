@@ -374,7 +374,8 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     assert auto._workspaces[("thread choice", 2, 10)].chosen == 2
     list(auto.train((X, y), 1, 10, 0.5, rng=random.Random(2)))   # a later call keeps the choice
     assert regions[-1] == (n, 2)
-    # with progress shown the epoch comes in 100 slices: 25,000 samples make them long enough
+    # with progress shown the epoch comes in slices of 1/100 (the fake clock makes every
+    # slice look long): 25,000 samples make them long enough to time
     big = inputs("10%", 25_000, 64, rng), rng.integers(0, 7, 25_000)
     shown = seeded(network.Network, [64, 20, 7], 5, sparse=True)
     list(shown.train(big, 1, 10, 0.5, progress=lambda done: None))
@@ -386,9 +387,10 @@ def test_an_automatic_thread_count_is_chosen_by_timing_and_changes_no_number(mon
     assert max_difference(auto, one) == 0
 
 
-def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
+def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen_for_some_epochs(monkeypatch):
     # After a region went alone (another job or a busy Python thread on the cores), the
-    # automatic count stays at one: the timed two would keep meeting the same contention.
+    # automatic count is one for CHOICE_AGAIN_AFTER epochs (the timed two would keep meeting
+    # the same contention), then it is timed again: the cores may be free by then.
     from fastnet import _sync
     monkeypatch.setattr(_trainers.numba, "get_num_threads", lambda: 2)
     rng = np.random.default_rng(4)
@@ -397,7 +399,7 @@ def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
     list(net.train((X, y), 1, 10, 0.5))
     (choice,) = [value for key, value in net._workspaces.items() if key[0] == "thread choice"]
     choice.chosen = 2   # as if timed faster
-    start_region = _sync.start_region
+    start_region, run = _sync.start_region, _trainers.SparseTrainer._run
 
     def busy(state):
         start_region(state)
@@ -405,6 +407,34 @@ def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen(monkeypatch):
     monkeypatch.setattr(_sync, "start_region", busy)
     list(net.train((X, y), 1, 10, 0.5))
     assert choice.chosen == 1
+    monkeypatch.setattr(_sync, "start_region", start_region)   # the cores are free again
+    counts = []
+
+    def counted(trainer, order, eta, threads):
+        counts.append(threads)
+        run(trainer, order, eta, threads)
+    monkeypatch.setattr(_trainers.SparseTrainer, "_run", counted)
+    again = _trainers.CHOICE_AGAIN_AFTER
+    list(net.train((X, y), again - 1, 10, 0.5))
+    assert counts == [1] * (again - 1) and choice.chosen is None   # an epoch each, one thread
+    list(net.train((X, y), 1, 10, 0.5))
+    assert counts[again - 1:again + 1] == [1, 2] and choice.chosen in (1, 2)   # timed again
+
+
+def test_a_thread_choice_of_one_is_made_again_after_epochs_on_it():
+    choice = _trainers.ThreadChoice(2)
+    choice.epoch_done()   # nothing chosen yet: nothing counted
+    choice.found_busy()   # a team broke up
+    for _ in range(_trainers.CHOICE_AGAIN_AFTER - 1):
+        choice.epoch_done()
+        assert choice.next() == 1
+    choice.epoch_done()
+    assert choice.chosen is None and choice.next() == 1
+    assert choice.slices == {1: 0, 2: 0} and choice.seconds == {1: [], 2: []}
+    choice.chosen = 2
+    for _ in range(2 * _trainers.CHOICE_AGAIN_AFTER):
+        choice.epoch_done()
+    assert choice.chosen == 2   # more threads are kept until a team breaks up
 
 
 LIVE_MEMORY = """
