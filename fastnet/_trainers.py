@@ -47,8 +47,11 @@ CHOICE_MIN_SLICE = 250
 CHOICE_MARGIN = 0.9
 #: Epochs that end on one thread after which the choice is made again: the cores may have
 #: been busy only for a while (a team sometimes breaks up even on a quiet machine, and
-#: two threads were then 1.5 times as fast for the rest of the run).
+#: two threads were then 1.5 times as fast for the rest of the run). After each later
+#: break, twice as many, up to ``CHOICE_AGAIN_AT_MOST``: on cores that are busy again and
+#: again, every team costs time until it breaks up.
 CHOICE_AGAIN_AFTER = 3
+CHOICE_AGAIN_AT_MOST = 24
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
 EVAL_BLOCK = 64
 
@@ -199,10 +202,12 @@ class ThreadChoice:
     count changes the speed, never the numbers. A team that later finds the cores busy
     (``_sync``) makes it one (``found_busy``): another job or a busy Python thread shares
     them, and one thread is then the faster. One thread is never chosen for good: after
-    ``CHOICE_AGAIN_AFTER`` epochs on it (``epoch_done``) the choice is made again."""
+    ``wait`` epochs on it (``epoch_done``) the choice is made again; ``wait`` doubles from
+    ``CHOICE_AGAIN_AFTER`` with every break."""
 
     def __init__(self, threads):
         self.candidates = (1, threads)
+        self.wait, self.breaks = CHOICE_AGAIN_AFTER, 0
         self.start()
 
     def start(self):
@@ -213,15 +218,18 @@ class ThreadChoice:
         self.epochs_on_one = 0
 
     def found_busy(self):
-        """A team found the cores busy and broke up: one thread, for now."""
+        """A team found the cores busy and broke up: one thread, for now (for twice as
+        many epochs as after the last break)."""
+        self.wait = min(CHOICE_AGAIN_AFTER << min(self.breaks, 16), CHOICE_AGAIN_AT_MOST)
+        self.breaks += 1
         self.chosen, self.epochs_on_one = 1, 0
 
     def epoch_done(self):
-        """An epoch has ended: the ``CHOICE_AGAIN_AFTER``-th in a row on one thread starts
-        the choice again."""
+        """An epoch has ended: the ``wait``-th in a row on one thread starts the choice
+        again."""
         if self.chosen == 1:
             self.epochs_on_one += 1
-            if self.epochs_on_one >= CHOICE_AGAIN_AFTER:
+            if self.epochs_on_one >= self.wait:
                 self.start()
 
     def next(self):

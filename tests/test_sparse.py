@@ -422,19 +422,21 @@ def test_a_team_that_found_the_cores_busy_leaves_one_thread_chosen_for_some_epoc
 
 
 def test_a_thread_choice_of_one_is_made_again_after_epochs_on_it():
+    """Three epochs after the first break, then twice as many after each next, at most 24."""
     choice = _trainers.ThreadChoice(2)
     choice.epoch_done()   # nothing chosen yet: nothing counted
-    choice.found_busy()   # a team broke up
-    for _ in range(_trainers.CHOICE_AGAIN_AFTER - 1):
+    for wait in [3, 6, 12, 24, 24]:
+        choice.found_busy()   # a team broke up
+        for _ in range(wait - 1):
+            choice.epoch_done()
+            assert choice.next() == 1
         choice.epoch_done()
-        assert choice.next() == 1
-    choice.epoch_done()
-    assert choice.chosen is None and choice.next() == 1
-    assert choice.slices == {1: 0, 2: 0} and choice.seconds == {1: [], 2: []}
-    choice.chosen = 2
-    for _ in range(2 * _trainers.CHOICE_AGAIN_AFTER):
-        choice.epoch_done()
-    assert choice.chosen == 2   # more threads are kept until a team breaks up
+        assert choice.chosen is None and choice.next() == 1
+        assert choice.slices == {1: 0, 2: 0} and choice.seconds == {1: [], 2: []}
+        choice.chosen = 2   # timed faster again
+        for _ in range(2 * _trainers.CHOICE_AGAIN_AT_MOST):
+            choice.epoch_done()
+        assert choice.chosen == 2   # more threads are kept until a team breaks up
 
 
 LIVE_MEMORY = """
