@@ -21,7 +21,7 @@ import time
 import numba
 import numpy as np
 
-from fastnet import _compiling, _kernels, _overrides, _shuffle, _sparse, _sync
+from fastnet import _compiling, _kernels, _overrides, _scoped, _shuffle, _sparse, _sync
 from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
@@ -154,15 +154,9 @@ def outputs(net, X):
     return sparse
 
 
-@contextlib.contextmanager
 def _numba_threads(threads):
-    """Numba's thread count for parallel regions this thread starts, for the ``with``."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    """Numba's thread count for parallel regions this thread starts, for a ``with``."""
+    return _scoped.setting(numba.get_num_threads, numba.set_num_threads, threads)
 
 
 def _threads(net, parallel):

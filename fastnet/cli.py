@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import fastnet
-from fastnet import _data, arguments, costs, experiments, inits, paths, settings, sweep
+from fastnet import _data, _scoped, arguments, costs, experiments, inits, paths, settings, sweep
 from fastnet.errors import FastnetFileError
 
 DISTRIBUTION = "fastnet-nndl"  # the name on PyPI; the import name is fastnet
@@ -446,17 +446,11 @@ def _collector_paused():
             gc.enable()
 
 
-@contextlib.contextmanager
 def _switching_often():
-    """Python's switch interval ``START_SWITCH_INTERVAL`` for the block. The thread reading
-    MNIST takes Python's lock back after every piece of a file it reads, inflates or
-    hashes, and beside a thread running Python it waits up to an interval each time."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(START_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+    """Python's switch interval ``START_SWITCH_INTERVAL`` for a ``with`` block. The thread
+    reading MNIST takes Python's lock back after every piece of a file it reads, inflates
+    or hashes, and beside a thread running Python it waits up to an interval each time."""
+    return _scoped.setting(sys.getswitchinterval, sys.setswitchinterval, START_SWITCH_INTERVAL)
 
 
 @contextlib.contextmanager

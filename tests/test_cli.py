@@ -18,7 +18,7 @@ import fastnet
 import fastnet.network as network
 from commands import SMALL, epoch_lines, signalled_train
 from datafiles import idx_bytes, npy_bytes, png_declaring, write, zip_bytes
-from fastnet import _trainers, cli, mnist_loader, persist
+from fastnet import _scoped, _trainers, cli, mnist_loader, persist
 from fastnet.datasets import MNIST
 from fastnet.errors import FastnetFileError
 from twins import seeded
@@ -158,6 +158,14 @@ def test_mnist_is_read_in_a_thread_while_the_kernels_load_with_the_collector_pau
     assert seen == {"read on the main thread": False, "preload on the main thread": True,
                     "collector on": False, "switch interval": cli.START_SWITCH_INTERVAL}
     assert sys.getswitchinterval() == interval
+
+
+def test_a_scoped_setting_is_put_back_also_when_the_block_raises():
+    values = [1]
+    with pytest.raises(KeyError), _scoped.setting(lambda: values[-1], values.append, 2):
+        assert values[-1] == 2
+        raise KeyError
+    assert values == [1, 2, 1]
 
 
 def test_an_error_reading_mnist_is_the_commands_one_line(run, monkeypatch):
