@@ -186,9 +186,10 @@ def _first_not_finite(name, values):
     TypeError naming ``name`` if they are not real numbers."""
     if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
         raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
-    if values.size == 0 or np.isfinite(values.min()) and np.isfinite(values.max()):
-        return None   # min and max are NaN if any value is: no n-sized mask in the common case
-    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+    if values.size == 0 or np.isfinite(np.add.reduce(values, axis=None)):
+        return None   # a NaN or inf makes the sum one: no n-sized mask in the common case
+    found = np.argwhere(~np.isfinite(values))   # or the sum overflowed
+    return tuple(int(i) for i in found[0]) if found.size else None
 
 
 def check_finite(name, X):

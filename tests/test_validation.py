@@ -167,6 +167,16 @@ def test_bad_feedforward_input():
         net.feedforward(np.array([1, 2, 3, None], dtype=object))
 
 
+def test_finite_values_whose_sum_overflows_are_finite():
+    """The check sums the values (a NaN or inf makes the sum one); a sum that overflows
+    sends it to look at every value."""
+    largest = np.full((4, 3), np.finfo(np.float32).max, dtype=np.float32)
+    _data.check_finite("X", largest)
+    largest[2, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"X must be finite, but sample 2 holds NaN or inf"):
+        _data.check_finite("X", largest)
+
+
 def test_bad_update_mini_batch_and_backprop():
     net = network.Network([4, 3, 2])
     before = net.parameters.copy()
