@@ -52,6 +52,10 @@ CHOICE_MARGIN = 0.9
 #: again, every team costs time until it breaks up.
 CHOICE_AGAIN_AFTER = 3
 CHOICE_AGAIN_AT_MOST = 24
+#: Rows from which inputs are converted to CSR on the network's threads (twice as fast): a
+#: parallel region's end waits for the GIL, milliseconds beside a busy Python thread,
+#: which fewer rows would not win back.
+CSR_PARALLEL_ROWS = 20_000
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
 EVAL_BLOCK = 64
 
@@ -84,6 +88,9 @@ def preload(net, batch, train=True):
     compiled = _compiling.compilations()
     _kernels.all_finite(copy._params)
     trainer = choose(copy, X, T, batch, 1.0, copy._replaced())
+    if isinstance(trainer, SparseTrainer) and _threads(net, True) > 1:   # many rows' conversion
+        counts = np.count_nonzero(X, axis=1).astype(np.int64)
+        _sparse.to_csr(X, counts, trainer.scratch.stride, _threads(net, True))
     cold = _compiling.compilations() > compiled
     second = _compiling.second_process(net, batch) if train and cold else None
     try:
@@ -140,7 +147,7 @@ def outputs(net, X):
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
-    indptr, offsets, values = _sparse.to_csr(X, counts, Hp)
+    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, _csr_threads(net, X))
 
     def sparse():
         out = np.empty((n, net.sizes[-1]), dtype=dtype)
@@ -163,6 +170,11 @@ def _threads(net, parallel):
     """The threads a kernel may use: ``net.threads`` if set, else all of Numba's where the
     work is ``parallel`` enough, else one; never more than this thread's Numba pool."""
     return net._kernel_threads() if parallel or net.threads is not None else 1
+
+
+def _csr_threads(net, X):
+    """The threads that convert the inputs ``X`` to CSR for ``net``."""
+    return _threads(net, X.shape[0] >= CSR_PARALLEL_ROWS)
 
 
 class DenseTrainer:
@@ -266,7 +278,8 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
-        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.stride)
+        indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.stride,
+                                                 _csr_threads(net, X))
         self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
 
     @property

@@ -186,6 +186,7 @@ PRELOAD = """
     net = network.Network([784, 24, 10], dtype=np.%s, rng=np.random.RandomState(0))
     _trainers.preload(net, 10)
     preloaded = loaded()
+    _trainers.CSR_PARALLEL_ROWS = 100   # these rows convert as MNIST's many do
     rows = np.random.default_rng(1)
     X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
     y = rows.integers(0, 10, 300)

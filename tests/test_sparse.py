@@ -178,20 +178,26 @@ def reference_csr(X, stride):
 
 @settings(max_examples=100, deadline=None)
 @given(hnp.arrays(np.float32, st.tuples(st.integers(0, 9), st.integers(1, 6)),
-                  elements=st.sampled_from([0.0, 0.0, 0.5, 1.0])))
-@example(np.array([[1, 0, 0], [0, 0, 0], [2, 3, 0], [0, 4, 0], [0, 0, 0]], np.float32))
-# rows of zeros after rows ending in a zero, at the end too: nothing is written past the end
-def test_csr_holds_the_non_zero_values(X):
-    counts = np.empty(X.shape[0], dtype=np.int64)
+                  elements=st.sampled_from([0.0, 0.0, 0.5, 1.0])),
+       st.integers(1, 4))
+@example(np.array([[1, 0, 0], [0, 0, 0], [2, 3, 0], [0, 4, 0], [0, 0, 0]], np.float32), 2)
+# a block ends with a row of zeros after a row ending in a zero, whose last zero must stay in
+# the block; rows of zeros end the CSR: nothing is written past its end
+def test_csr_holds_the_non_zero_values_whatever_the_threads(X, threads):
+    n = X.shape[0]
+    counts = np.empty(n, dtype=np.int64)
     _sparse.count_nonzeros(X, counts)
     expected = reference_csr(X, 5)
-    found = _sparse.to_csr(X, counts, 5)
+    found = _sparse.to_csr(X, counts, 5, threads)   # blocks of rows, on Numba's threads
     for array, reference in zip(found, expected):
         assert array.shape == reference.shape and (array == reference).all()
     assert found[2].dtype == X.dtype   # float32 inputs stay float32 (exact for either network)
-    # into arrays with room past the end: it stays untouched
+    # the blocks written last to first, into arrays with room past the end: no block writes
+    # another's places, and the room stays untouched
     offsets, values = np.full(found[1].size + 1, -1, np.int32), np.full(found[2].size + 1, -1.0)
-    _sparse.fill_rows(X, found[0], np.int32(5), offsets, values)
+    for b in reversed(range(threads)):
+        _sparse.fill_rows(X, found[0], b * n // threads, (b + 1) * n // threads, np.int32(5),
+                          offsets, values)
     assert (offsets[:-1] == expected[1]).all() and (values[:-1] == expected[2]).all()
     assert offsets[-1] == -1 and values[-1] == -1
 
