@@ -130,7 +130,8 @@ def outputs(net, X):
     """A function of no arguments returning the output activations ``(n, outputs)`` of
     ``net`` for the rows of ``X`` (converted inputs) with the parameters it has when called.
     Every call uses scratch of its own: several threads may call it at once. A sigmoid a
-    reader replaced is honoured (in NumPy), as training honours it."""
+    reader replaced is honoured (in NumPy), as training honours it. Its parallel regions
+    have as many threads as it uses (on one, no other thread of Numba's wakes up)."""
     if "sigmoid" in net._replaced():
         return lambda: _overrides.outputs(net, X, net._sigmoids()[0])
     counts = _sparse_counts(net, X) if X.shape[0] >= EVAL_BLOCK else None
@@ -142,8 +143,9 @@ def outputs(net, X):
         def dense():
             out = np.empty((n, net.sizes[-1]), dtype=dtype)
             activations = aligned_zeros(layout.n_units * capacity, dtype)
-            _kernels.predict(*network, X, activations, layout.unit_offsets * capacity, capacity,
-                             out, threads)
+            with _numba_threads(threads):
+                _kernels.predict(*network, X, activations, layout.unit_offsets * capacity,
+                                 capacity, out, threads)
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
@@ -155,8 +157,9 @@ def outputs(net, X):
         _sparse.transpose(network, WT, Hp, bases)
         Z = aligned_zeros(threads * capacity * Hp, dtype).reshape(threads, -1)
         acts = aligned_zeros(threads * layout.n_units * capacity, dtype).reshape(threads, -1)
-        _sparse.predict(network, WT, Hp, bases, indptr, offsets, values, Z, acts,
-                        layout.unit_offsets * capacity, out, threads)
+        with _numba_threads(threads):
+            _sparse.predict(network, WT, Hp, bases, indptr, offsets, values, Z, acts,
+                            layout.unit_offsets * capacity, out, threads)
         return out
     return sparse
 

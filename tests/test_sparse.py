@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -289,6 +290,25 @@ def test_an_interrupt_mid_epoch_leaves_the_weights_written_back(monkeypatch):
     first_layer = slice(0, 16 * 20)
     assert not np.array_equal(net.parameters[first_layer], before[first_layer])
     assert np.isfinite(net.parameters).all()
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_an_evaluation_starts_only_the_threads_it_uses(monkeypatch, sparse):
+    """A parallel region of one thread on Numba's whole pool would wake the others for
+    nothing (they spin a while: a core taken on a busy machine)."""
+    kernels = _sparse if sparse else _trainers._kernels
+    predict, seen = kernels.predict, []
+
+    def counted(*args):
+        seen.append((numba.get_num_threads(), args[-1]))
+        return predict(*args)
+    monkeypatch.setattr(kernels, "predict", counted)
+    rng = np.random.default_rng(5)
+    X = inputs("10%", 300, 16, rng)
+    for threads in (1, numba.get_num_threads()):
+        net = seeded(network.Network, [16, 20, 4], 1, sparse=sparse, threads=threads)
+        net.outputs(X)
+    assert seen == [(1, 1), (numba.get_num_threads(),) * 2]
 
 
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
