@@ -40,7 +40,7 @@ CHOICE_TRIALS = 3
 #: once (every slice costs a Python thread that waits for the GIL its turn).
 CHOICE_SLICES = 64
 #: Samples a timed slice has at least (fewer are too quick to time): shorter calls (small
-#: data, or the slices progress reports are shown for) run on one thread, untimed.
+#: data, or an epoch's first slice when progress is reported) run on one thread, untimed.
 CHOICE_MIN_SLICE = 250
 #: More threads are chosen only when they take at most this fraction of the time of one:
 #: they also take a core from whatever else runs.
