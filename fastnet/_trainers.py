@@ -88,9 +88,9 @@ def preload(net, batch, train=True):
     compiled = _compiling.compilations()
     _kernels.all_finite(copy._params)
     trainer = choose(copy, X, T, batch, 1.0, copy._replaced())
-    if isinstance(trainer, SparseTrainer) and _threads(net, True) > 1:   # many rows' conversion
-        counts = np.count_nonzero(X, axis=1).astype(np.int64)
-        _sparse.to_csr(X, counts, trainer.scratch.stride, _threads(net, True))
+    threads = _threads(net, True)
+    if isinstance(trainer, SparseTrainer) and threads > 1:   # many rows' conversion
+        _sparse.to_csr(X, _sparse_counts(copy, X), trainer.scratch.stride, threads)
     cold = _compiling.compilations() > compiled
     second = _compiling.second_process(net, batch) if train and cold else None
     try:
@@ -216,7 +216,7 @@ class ThreadChoice:
 
     def __init__(self, threads):
         self.candidates = (1, threads)
-        self.wait, self.breaks = CHOICE_AGAIN_AFTER, 0
+        self.breaks = 0
         self.start()
 
     def start(self):
@@ -226,10 +226,14 @@ class ThreadChoice:
         self.chosen = None
         self.epochs_on_one = 0
 
+    @property
+    def wait(self):
+        """Epochs on one thread before choosing again: ``CHOICE_AGAIN_AFTER`` until the
+        second break, then twice as many after each, up to ``CHOICE_AGAIN_AT_MOST``."""
+        return min(CHOICE_AGAIN_AFTER << min(max(self.breaks - 1, 0), 16), CHOICE_AGAIN_AT_MOST)
+
     def found_busy(self):
-        """A team found the cores busy and broke up: one thread, for now (for twice as
-        many epochs as after the last break)."""
-        self.wait = min(CHOICE_AGAIN_AFTER << min(self.breaks, 16), CHOICE_AGAIN_AT_MOST)
+        """A team found the cores busy and broke up: one thread, for now."""
         self.breaks += 1
         self.chosen, self.epochs_on_one = 1, 0
 

@@ -432,18 +432,16 @@ def _meanwhile(function, name):
     thread.join()
 
 
-@contextlib.contextmanager
 def _collector_paused():
-    """Python's cyclic garbage collector off for the block (if it was on): starting a run
-    makes hundreds of thousands of objects (Numba, the kernels) and no garbage cycles,
-    and collections walked them over and over."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    """Python's cyclic garbage collector off for a ``with`` block (on again after it, if
+    it was): starting a run makes hundreds of thousands of objects (Numba, the kernels)
+    and no garbage cycles, and collections walked them over and over."""
+    return _scoped.setting(gc.isenabled, _collector_on, False)
+
+
+def _collector_on(on):
+    """Turn Python's cyclic garbage collector on or off."""
+    (gc.enable if on else gc.disable)()
 
 
 def _switching_often():
