@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import literal_unroll, njit, types
+from numba import literal_unroll, types
 from numba.extending import intrinsic, overload
 
+from fastnet._jit import kernel
 from fastnet._simd import vadd, vdiv, vfloor, vfma, vmax, vmin, vmul, vscale2, vsplat
 
 LN2_HI = 0.693145751953125            # ln 2 to 21 bits: n * LN2_HI is exact
@@ -52,7 +53,7 @@ def _times_pow2(typingctx, x, n):
     return x(x, x), codegen
 
 
-@njit(cache=True, fastmath={"nsz", "arcp", "contract"})
+@kernel(fastmath={"nsz", "arcp", "contract"})
 def exp(x):
     """``e**x`` to about one unit in the last place; ``x`` is clamped as the module says.
 
@@ -81,7 +82,7 @@ def _splat_for(like, value):
     return lambda like, value: vsplat(real(value))
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def vsigmoid(z):
     """``1 / (1 + exp(-z))`` on a ``_simd`` vector: ``exp``'s algorithm written with
     explicit vector operations, which round the same way wherever they are compiled (a

@@ -10,9 +10,11 @@ import platform
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from fastnet._jit import kernel
 
 #: MXCSR bits: flush-to-zero (results) and denormals-are-zero (inputs).
 FTZ_DAZ = 0x8040
@@ -43,23 +45,23 @@ def _write_mxcsr(typingctx, word):
 
 
 if platform.machine().lower() in ("x86_64", "amd64"):
-    @njit(cache=True)
+    @kernel()
     def flush_subnormals():
         """Turn on flush-to-zero on this thread; returns the word ``restore`` needs."""
         word = _read_mxcsr()
         _write_mxcsr(word | np.uint32(FTZ_DAZ))
         return word
 
-    @njit(cache=True)
+    @kernel()
     def restore(word):
         """Put back the control word ``flush_subnormals`` returned."""
         _write_mxcsr(word)
 else:
-    @njit(cache=True)
+    @kernel()
     def flush_subnormals():
         """No-op: this platform keeps its default floating-point environment."""
         return np.uint32(0)
 
-    @njit(cache=True)
+    @kernel()
     def restore(word):
         """No-op counterpart of ``flush_subnormals``."""

@@ -35,6 +35,7 @@ from fastnet._codegen import wide_vectors
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 from fastnet._exp import exp
 from fastnet._fpenv import flush_subnormals, restore
+from fastnet._jit import kernel
 
 # Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
 # code without compiling (or loading) them, and nothing else would start the pool first.
@@ -60,7 +61,7 @@ COPY_BLOCK = 64
 PARALLEL_WORK = 1 << 17
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@kernel(fastmath=FASTMATH, error_model="numpy")
 def _sigmoid_all(z):
     """``z = sigmoid(z)`` over a contiguous 1-D run of pre-activations, vectorised (NumPy's
     error model: no division-by-zero check, which ``1 + exp(-z) >= 1`` never needs, to
@@ -72,7 +73,7 @@ def _sigmoid_all(z):
         z[j] = one / (one + exp(-z[j]))
 
 
-@njit(cache=True)
+@kernel()
 def all_finite(values):
     """Whether no value is NaN or inf. Compiled, so the check keeps the GIL: NumPy's
     releases it, and taking it back waits out a busy Python thread's time slice (5 ms)."""
@@ -82,7 +83,7 @@ def all_finite(values):
     return True
 
 
-@njit(cache=True)
+@kernel()
 def copy(destination, source):
     """``destination[...] = source`` for arrays of one shape, value by value. Numba's slice
     assignment from an array formats an error message for shapes that differ, whose
@@ -93,12 +94,12 @@ def copy(destination, source):
         destination[index] = source[index]
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@kernel(fastmath=FASTMATH, inline="always")
 def _block(buffer, offset, rows, cols):
     return buffer[offset:offset + rows * cols].reshape((rows, cols))
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@kernel(fastmath=FASTMATH, inline="always")
 def _band(n, bands, t, align):
     """``(lo, hi)``: the ``t``-th of ``bands`` contiguous parts of ``range(n)``, cut at multiples of ``align``."""
     units = (n + align - 1) // align
@@ -107,7 +108,7 @@ def _band(n, bands, t, align):
     return lo, hi
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def load_inputs(X, order, start, stop, acts):
     """Copy samples ``order[start:stop]`` of ``X`` into the input layer's rows.
 
@@ -126,7 +127,7 @@ def load_inputs(X, order, start, stop, acts):
 
 
 # -- forward -----------------------------------------------------------------------------
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _affine(W, b, A, Z, m, j_lo, j_hi):
     """``Z[i, j] = A[i].W[j] + b[j]`` for samples ``i < m``, neurons ``j_lo <= j < j_hi``.
 
@@ -164,13 +165,13 @@ def _affine(W, b, A, Z, m, j_lo, j_hi):
             _store_row(Z, i4, j0, j1, j2, j3, b, s40, s41, s42, s43)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@kernel(fastmath=FASTMATH, inline="always")
 def _store_row(Z, i, j0, j1, j2, j3, b, s0, s1, s2, s3):
     """One sample's 4 results of a tile: ``Z[i, j] = s + b[j]``."""
     Z[i, j0], Z[i, j1], Z[i, j2], Z[i, j3] = s0 + b[j0], s1 + b[j1], s2 + b[j2], s3 + b[j3]
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@kernel(fastmath=FASTMATH, parallel=True)
 def _affine_threads(W, b, A, Z, m, threads):
     """``_affine`` over all neurons, split into ``threads`` bands of rows of ``W``."""
     for t in prange(threads):
@@ -181,7 +182,7 @@ def _affine_threads(W, b, A, Z, m, threads):
         restore(word)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
     """Activations of layer ``l + 1`` from those of layer ``l``, for ``m`` samples."""
     n_in, n_out = sizes[l], sizes[l + 1]
@@ -194,7 +195,7 @@ def _layer_forward(params, sizes, w_off, b_off, acts, a_off, l, m, threads):
         layer_forward_serial(params, sizes, w_off, b_off, acts, a_off, l, m)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def layer_forward_serial(params, sizes, w_off, b_off, acts, a_off, l, m):
     """``_layer_forward`` on this thread alone (and without compiling the threaded code)."""
     n_in, n_out = sizes[l], sizes[l + 1]
@@ -204,7 +205,7 @@ def layer_forward_serial(params, sizes, w_off, b_off, acts, a_off, l, m):
     _sigmoid_all(acts[a_off[l + 1]:a_off[l + 1] + m * n_out])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
     """Sigmoid activations of every layer for the ``m`` samples in the input rows."""
     for l in range(sizes.size - 1):
@@ -212,7 +213,7 @@ def forward(params, sizes, w_off, b_off, acts, a_off, m, threads):
 
 
 # -- backward ----------------------------------------------------------------------------
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _output_deltas(A, D, targets, order, start, m, cost):
     """``D = dC/dz`` at the output layer for the cost with code ``cost`` (see ``costs``)."""
     wide_vectors()
@@ -226,7 +227,7 @@ def _output_deltas(A, D, targets, order, start, m, cost):
                 D[i, j] = _quadratic_delta(A[i, j], t[j])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _input_deltas(W, D, A, P, m, k0, k1):
     """``P[i, k] = (D[i].W[:, k]) A[i, k] (1 - A[i, k])`` for ``i < m``, ``k0 <= k < k1``.
 
@@ -253,7 +254,7 @@ def _input_deltas(W, D, A, P, m, k0, k1):
             p[k] *= a[k] * (one - a[k])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _descend(W_out, scale, decay, D, A, m, j_lo, j_hi, k0, k1):
     """``W_out[j, k] = decay * W_out[j, k] - scale * sum_i D[i, j] A[i, k]`` for
     ``j_lo <= j < j_hi``, ``k0 <= k < k1`` (``decay`` is L2 weight decay; 1 leaves
@@ -292,14 +293,14 @@ def _descend(W_out, scale, decay, D, A, m, j_lo, j_hi, k0, k1):
                 w[k] = w[k] * d - (c0 * a0[k] + c1 * a1[k] + c2 * a2[k] + c3 * a3[k] + c4 * a4[k])
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@kernel(fastmath=FASTMATH, inline="always")
 def _rows5(A, i0, m, k0, k1):
     """Columns ``k0..k1`` of samples ``i0..i0+4``; past ``m`` the last sample repeats."""
     return (A[i0, k0:k1], A[min(i0 + 1, m - 1), k0:k1], A[min(i0 + 2, m - 1), k0:k1],
             A[min(i0 + 3, m - 1), k0:k1], A[min(i0 + 4, m - 1), k0:k1])
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@kernel(fastmath=FASTMATH, inline="always")
 def _deltas5(D, i0, j, m, scale):
     """``scale * D[i, j]`` for samples ``i0..i0+4``, 0 for a padding sample."""
     zero = D.dtype.type(0.0)
@@ -309,7 +310,7 @@ def _deltas5(D, i0, j, m, scale):
             scale * D[i0 + 4, j] if i0 + 4 < m else zero)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _backward_block(W, W_out, scale, decay, D, A, P, m, with_inputs, j_lo, j_hi, k_lo, k_hi):
     """Rows ``j_lo..j_hi`` and columns ``k_lo..k_hi`` of one layer, in column blocks: the
     input deltas ``P`` (if ``with_inputs``; then all rows) from the old weights, then the
@@ -321,7 +322,7 @@ def _backward_block(W, W_out, scale, decay, D, A, P, m, with_inputs, j_lo, j_hi,
         _descend(W_out, scale, decay, D, A, m, j_lo, j_hi, k0, k1)
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@kernel(fastmath=FASTMATH, parallel=True)
 def _backward_threads(W, W_out, scale, decay, D, A, P, m, with_inputs, threads):
     """``_backward_block`` split over ``threads``. Input deltas sum over rows, so a layer
     that needs them splits columns; the first layer splits rows exactly as the forward
@@ -341,7 +342,7 @@ def _backward_threads(W, W_out, scale, decay, D, A, P, m, with_inputs, threads):
         restore(word)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def backward(params, out, scale, decay, cost, sizes, w_off, b_off, acts, deltas, a_off, m,
              targets, order, start, threads, lowest):
     """Backpropagate the cost (code ``cost``) of ``m`` samples and apply
@@ -373,7 +374,7 @@ def backward(params, out, scale, decay, cost, sizes, w_off, b_off, acts, deltas,
                             np.int64(0), n_in)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _descend_then_forward(W, b, scale, decay, D, m, X, order, start, m_next, rows, p, Z_next, j_lo, j_hi):
     """Rows ``j_lo..j_hi`` of the first layer: copy the next mini-batch (samples
     ``order[start:start + m_next]``) into ``rows[1 - p]``, then update the rows with this
@@ -393,7 +394,7 @@ def _descend_then_forward(W, b, scale, decay, D, m, X, order, start, m_next, row
         _affine(W, b, A_next, Z_next, m_next, j0, j1)
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@kernel(fastmath=FASTMATH, parallel=True)
 def _descend_then_forward_threads(W, b, scale, decay, D, m, X, order, start, m_next, inputs, p, Z_next):
     """``_descend_then_forward`` split into the row bands of the other passes; thread ``t``
     copies every input row it needs into its own ``inputs[t]``, as reading rows another
@@ -407,7 +408,7 @@ def _descend_then_forward_threads(W, b, scale, decay, D, m, X, order, start, m_n
         restore(word)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scale, decay,
                       X, order, start, m_next, inputs, p):
     """Update the first layer with this mini-batch (inputs in ``inputs[:, p]``, deltas in
@@ -430,7 +431,7 @@ def _first_layer_step(params, sizes, w_off, b_off, spare, deltas, a_off, m, scal
     _sigmoid_all(spare[a_off[1]:a_off[1] + m_next * n_out])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def train_epoch(params, sizes, w_off, b_off, X, targets, order, batch, eta, decay, cost,
                 acts, spare, deltas, a_off, inputs, threads):
     """One epoch of mini-batch SGD over samples in ``order``, ``batch`` at a time, on the
@@ -469,7 +470,7 @@ def first_layer_threads(sizes, batch, threads):
     return threads if threads > 1 and batch * sizes[0] * sizes[1] >= PARALLEL_WORK else 1
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def predict(params, sizes, w_off, b_off, X, acts, a_off, capacity, out, threads):
     """Output activations of every row of ``X`` into ``out``, ``capacity`` rows at a time."""
     word = flush_subnormals()

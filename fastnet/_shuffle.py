@@ -12,7 +12,8 @@ by their own ``shuffle``.
 import random
 
 import numpy as np
-from numba import njit
+
+from fastnet._jit import kernel
 
 #: MT19937's parameters (as in CPython's _randommodule.c).
 N, M = 624, 397
@@ -43,7 +44,7 @@ def _is_plain(generator):
     return type(instance) is random.Random
 
 
-@njit(cache=True)
+@kernel()
 def _next32(state, index):
     """``(next 32-bit output, new index)`` of MT19937 (``genrand_uint32``)."""
     if index >= N:
@@ -59,7 +60,7 @@ def _next32(state, index):
     return y, index + 1
 
 
-@njit(cache=True)
+@kernel()
 def _shuffle(state, index, values):
     """CPython's ``Random.shuffle`` on ``values``; returns the generator's new index."""
     for i in range(values.size - 1, 0, -1):

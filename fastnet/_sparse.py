@@ -45,11 +45,12 @@ epoch of 784-30-10 on two threads took 1.06 times as long, of float32 1.10 times
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from fastnet import _sync
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._exp import vsigmoid
+from fastnet._jit import kernel
 from fastnet._kernels import (CROSS_ENTROPY_CODE, _band, _block, _cross_entropy_delta,
                               _quadratic_delta, _sigmoid_all, backward, copy, layer_forward_serial)
 from fastnet._layout import ALIGNMENT, aligned_zeros, padded
@@ -84,7 +85,7 @@ RENORMALISE = 2.0 ** -20
 
 
 # -- inputs as CSR ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel()
 def count_nonzeros(X, counts):
     """``counts[r]``: how many values of row ``r`` of ``X`` are not zero. On one thread:
     two count MNIST's training set hardly faster (3.9 ms against 4.7), and a parallel
@@ -96,7 +97,7 @@ def count_nonzeros(X, counts):
         counts[r] = count
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _fill(X, indptr, stride, offsets, values, blocks):
     """``to_csr``'s values and offsets, in ``blocks`` blocks of rows side by side."""
     n = X.shape[0]
@@ -104,7 +105,7 @@ def _fill(X, indptr, stride, offsets, values, blocks):
         fill_rows(X, indptr, b * n // blocks, (b + 1) * n // blocks, stride, offsets, values)
 
 
-@njit(cache=True)
+@kernel()
 def fill_rows(X, indptr, first, last, stride, offsets, values):
     """Rows ``first`` to ``last - 1`` of the CSR: row ``r``'s non-zero values of ``X``
     from ``indptr[r]`` on, with their columns' offsets. A row writes every value at the
@@ -264,7 +265,7 @@ def panels(n_in, vectors, group, threads, lanes):
     return stride, bases, len(bands) * n_in * stride
 
 
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def band_of(vectors, group, team, me):
     """``(g_lo, g_hi, v_lo, v_hi)``: the groups of neurons thread ``me`` of ``team`` owns
     (``vectors`` vectors in groups of ``group``) and their vectors."""
@@ -278,7 +279,7 @@ def row_bases(Hp, dtype):
 
 
 # -- the mirror: the network's first layer (and output layer) in the scratch's layout ---------
-@njit(cache=True)
+@kernel()
 def transpose(net, WT, stride, bases):
     """``WT`` (rows of ``stride``, one per pixel, in the panels ``bases`` locate: see
     ``panels``) = the first layer's weights transposed; the padding is left as it is
@@ -293,7 +294,7 @@ def transpose(net, WT, stride, bases):
                 WT[u + k * stride] = w[k]
 
 
-@njit(cache=True)
+@kernel()
 def mirror(net, ws):
     """Copy the first layer's weights and biases (and, with one hidden layer, the output
     weights) from the network into the scratch; the decay factor starts at 1."""
@@ -305,7 +306,7 @@ def mirror(net, ws):
     ws.scale[0] = 1
 
 
-@njit(cache=True)
+@kernel()
 def unmirror(net, ws):
     """Copy the scratch's weights and biases back into the network (the first layer's
     weights times the decay factor)."""
@@ -323,7 +324,7 @@ def unmirror(net, ws):
 
 
 # -- a block of neurons over one sample's pixels ----------------------------------------------
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def _block_bases(bases, v, vectors):
     """Where the ``vectors`` (1 to 4) vectors from vector ``v`` start in a pixel's row of
     ``WT`` (``panels``); unused ones repeat the first."""
@@ -337,7 +338,7 @@ def _block_bases(bases, v, vectors):
     return b0, b1, b2, b3
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _forward_block(WT, bases, v, vectors, offsets, values, lo, hi, A, a0):
     """``A[a0 + v * lanes:...] = sum_p values[p] * WT[offsets[p] + bases[v]...]`` over the
     pixels ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from vector
@@ -377,7 +378,7 @@ def _forward_block(WT, bases, v, vectors, offsets, values, lo, hi, A, a0):
         vstore(A, a + 3 * L, vadd(e3, o3))
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _update_sample(WT, bases, v, vectors, offsets, values, lo, hi, D, d0):
     """``WT[offsets[p] + bases[v]...] += values[p] * D[d0 + v * lanes:...]`` over the
     pixels ``lo <= p < hi`` of one sample, for ``vectors`` (1 to 4) vectors from vector
@@ -403,7 +404,7 @@ def _update_sample(WT, bases, v, vectors, offsets, values, lo, hi, D, d0):
             vstore(WT, u + b3, vfma(d3, x, vload(WT, u + b3)))
 
 
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def _regroup(ws, data, start, first, m, me):
     """Group the pixels of the ``m`` samples from ``start + first`` in ``data.order`` by
     pixel, in thread ``me``'s scratch: the distinct pixels (their offsets in ``WT``)
@@ -415,7 +416,7 @@ def _regroup(ws, data, start, first, m, me):
            data.order[start + first:start + first + m], ws.stride)
 
 
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def _pixel(offset, inverse):
     """The pixel whose row of ``WT`` starts at ``offset``, ``inverse`` being one over the
     row's length: exact (the product is within 2**-21 of the whole number), and cheaper
@@ -423,7 +424,7 @@ def _pixel(offset, inverse):
     return np.int64(offset * inverse + 0.5)
 
 
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def _group(tally, distinct, ordered, classes, samples, entries, indptr, offsets, values, rows,
            stride):
     """``_regroup`` of the samples ``rows``, on the arrays alone (few live values: the
@@ -466,7 +467,7 @@ def _group(tally, distinct, ordered, classes, samples, entries, indptr, offsets,
         put(tally, get(distinct, d), 0)
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entries, D, d0):
     """``WT[u + bases[v]...] += value * D[d0 + i * Hp:...]`` for each entry (sample ``i``,
     ``value``) of each distinct pixel (its row at ``u``; ``_regroup`` of ``m`` samples),
@@ -519,7 +520,7 @@ def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entrie
                 vstore(WT, u + b3, w3)
 
 
-@njit(cache=True, _nrt=False)
+@kernel(_nrt=False)
 def _prefetch_samples(data, start, m):
     """Start fetching the pixels and targets of the ``m`` samples from ``start`` into the
     caches: samples come in random order, and each would otherwise first wait for memory."""
@@ -536,7 +537,7 @@ def _prefetch_samples(data, start, m):
 
 
 # -- one epoch: each thread a band of the first layer's neurons -------------------------------
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_next, v_lo, v_hi,
                  me):
     """Vectors ``v_lo..v_hi`` of the first layer's ``H`` neurons: update them with the ``m``
@@ -595,7 +596,7 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
     return scale
 
 
-@njit(cache=True, fastmath={"nsz", "arcp", "contract", "afn"}, _nrt=False)
+@kernel(fastmath={"nsz", "arcp", "contract", "afn"}, _nrt=False)
 def _column_sum(D, column, rows, width):
     """``sum_i D[i * width + column]`` in the order of ``i``: compiled without reassociation,
     so that no caller's vectorisation changes it (the threads' copies must stay equal)."""
@@ -605,7 +606,7 @@ def _column_sum(D, column, rows, width):
     return total
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _output_share(ws, m, outputs, g_lo, g_hi, slot):
     """Groups ``g_lo..g_hi``'s share of the output layer's sums for the ``m`` samples in
     ``ws.A``: one number per sample, output and group (the other threads read them all,
@@ -625,7 +626,7 @@ def _output_share(ws, m, outputs, g_lo, g_hi, slot):
                 shares[share + i * outputs + o] = vsum(total)
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi, slot, me):
     """After the meeting: the output activations and deltas (each thread its own copy, all
     equal), this band's first-layer deltas into ``ws.P`` and its columns of output weights
@@ -667,7 +668,7 @@ def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi
         b2[o] -= step * _column_sum(D2, o, m, outputs)
 
 
-@njit(cache=True, fastmath=STRICT)
+@kernel(fastmath=STRICT)
 def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
     """The layers above the first, all on one thread: forward from layer 1, backward with
     their updates, leaving layer 1's deltas in the dense workspace."""
@@ -678,7 +679,7 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
              ws.acts, ws.deltas, ws.a_off, m, data.targets, data.order, start, one, one)
 
 
-@njit(cache=True, fastmath=STRICT, _nrt=False)
+@kernel(fastmath=STRICT, _nrt=False)
 def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
     """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band (``deep``:
     see ``train_epoch``)."""
@@ -730,7 +731,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
             copy(net.params[net.b_off[1]:net.b_off[1] + outputs], ws.output_biases[me][:outputs])
 
 
-@njit(cache=True, fastmath=STRICT, parallel=True)
+@kernel(fastmath=STRICT, parallel=True)
 def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
     """Mini-batch SGD over the samples ``data.order``, ``batch`` at a time, on ``threads``
     threads meeting once per mini-batch (twice for other than one hidden layer). ``deep``
@@ -750,7 +751,7 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
 
 
 # -- evaluation: outputs of many samples ----------------------------------------------------
-@njit(cache=True, fastmath=STRICT, parallel=True)
+@kernel(fastmath=STRICT, parallel=True)
 def predict(net, WT, Hp, bases, indptr, offsets, values, Z, acts, a_off, out, threads):
     """The output activations of every sample of the CSR inputs into ``out``, the first
     layer from ``WT`` (``transpose``; one panel, ``row_bases``). Each of ``threads``

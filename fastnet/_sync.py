@@ -32,9 +32,11 @@ import time
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from fastnet._jit import kernel
 
 #: Spins with ``pause`` before a waiting thread starts yielding its core.
 SPINS = 4000
@@ -125,7 +127,7 @@ def start_region(state):
     state[:LONG] = 0
 
 
-@njit(cache=True)
+@kernel()
 def wait_a_little(spins):
     """One step of a wait that has lasted ``spins`` steps: pause, later yield the core."""
     if spins < SPINS:
@@ -134,7 +136,7 @@ def wait_a_little(spins):
         _yield()
 
 
-@njit(cache=True)
+@kernel()
 def barrier(state, team):
     """Wait until all ``team`` threads have called it (once each, every time). Returns the
     team to go on with: ``team``, or 1 once waits have run long too often (then only the
@@ -174,7 +176,7 @@ def _clock_ns(typingctx):
     return types.int64(), codegen
 
 
-@njit(cache=True)
+@kernel()
 def rendezvous(state, team):
     """Start a thread of a region meant for ``team`` threads: ``(working, index)``, the size
     of the team that will work and this thread's place in it (by arrival), or ``(0, 0)``

@@ -246,6 +246,26 @@ def test_the_second_process_is_waited_for_and_else_stopped_at_once():
     _compiling.finish(None)   # none started: nothing to do
 
 
+CACHED_LOAD = """
+    import json, sys, numpy as np
+    import numba
+    from fastnet import _trainers, network
+
+    _trainers.preload(network.Network([784, 30, 10]), 10)
+    registries = "numba.np.arraymath" in sys.modules   # imported when Numba sets them up
+    total = numba.njit(lambda a: a.sum())(np.arange(4.0))   # compiling sets them up
+    print(json.dumps({"registries": registries, "total": total}))
+"""
+
+
+def test_kernels_load_from_the_cache_without_numbas_registries():
+    """A process whose kernels all come from the cache loads them without setting up
+    Numba's typing and lowering registries (``_jit``); a function compiled afterwards in
+    that process still compiles with them."""
+    _trainers.preload(network.Network([784, 30, 10]), 10)   # the suite's cache holds them now
+    assert run(CACHED_LOAD, None) == {"registries": False, "total": 6.0}
+
+
 def test_preload_changes_neither_the_network_nor_any_random_state():
     net = network.Network([784, 16, 10], rng=np.random.RandomState(3))
     before, numpy_state, python_state = net.parameters.copy(), np.random.get_state(), random.getstate()
