@@ -37,7 +37,9 @@ INTERRUPTED = 128 + signal.SIGINT  # what a shell reports for a process stopped 
 BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a command whose reader left
 DEFAULT = settings.Settings()
 #: Python's switch interval while ``train`` starts (``_switching_often``); its default is 5 ms.
-START_SWITCH_INTERVAL = 0.0005
+#: Reading MNIST takes the lock back about 200 times: beside the main thread's imports and
+#: kernel loads it ended 0.03-0.05 s later at 0.5 ms than at 0.05 ms.
+START_SWITCH_INTERVAL = 0.00005
 
 
 class CommandLineError(Exception):
@@ -447,7 +449,8 @@ def _collector_on(on):
 def _switching_often():
     """Python's switch interval ``START_SWITCH_INTERVAL`` for a ``with`` block. The thread
     reading MNIST takes Python's lock back after every piece of a file it reads, inflates
-    or hashes, and beside a thread running Python it waits up to an interval each time."""
+    (zlib's output grows in blocks: a few per piece) or hashes, and beside a thread running
+    Python it waits up to an interval each time."""
     return _scoped.setting(sys.getswitchinterval, sys.setswitchinterval, START_SWITCH_INTERVAL)
 
 
