@@ -148,7 +148,8 @@ def test_bad_test_data_in_sgd_and_evaluate(test_data, error, message):
 
 def test_bad_train_order_and_first_epoch():
     net = network.Network([4, 3, 2])
-    for order in ([0] * 12, list(range(11)), list(range(1, 13)), [float(i) for i in range(12)]):
+    for order in ([0] * 12, list(range(11)), list(range(1, 13)), [float(i) for i in range(12)],
+                  [-1, *range(1, 12)], [*range(11), 10]):
         with pytest.raises(ValueError, match=r"order must hold each of the sample indices 0..11 once"):
             list(net.train((X, y), 1, 5, 3.0, order=order))
     with pytest.raises(ValueError, match=r"first_epoch must be an integer >= 0, got -1"):
