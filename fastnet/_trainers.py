@@ -52,10 +52,10 @@ CHOICE_MARGIN = 0.9
 #: again, every team costs time until it breaks up.
 CHOICE_AGAIN_AFTER = 3
 CHOICE_AGAIN_AT_MOST = 24
-#: Rows from which inputs are converted to CSR on the network's threads (twice as fast): a
-#: parallel region's end waits for the GIL, milliseconds beside a busy Python thread,
-#: which fewer rows would not win back.
-CSR_PARALLEL_ROWS = 20_000
+#: Rows from which inputs are converted to CSR on the network's threads (twice as fast:
+#: MNIST's test set in 6 ms against 12 ms): a parallel region's end waits for the GIL,
+#: milliseconds beside a busy Python thread, which fewer rows would not win back.
+CSR_PARALLEL_ROWS = 10_000
 #: Samples evaluated per block (and the fewest worth the sparse path's set-up).
 EVAL_BLOCK = 64
 
