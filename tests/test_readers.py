@@ -20,6 +20,17 @@ except ImportError:  # NumPy 1
     from numpy.core import multiarray as np_multiarray
 
 
+INFLATERS = ["zlib", "isal.isal_zlib"]
+
+
+@pytest.fixture(autouse=True, params=INFLATERS)
+def inflating(request, monkeypatch):
+    """Every test runs with each inflater: ISA-L's (the fast extra) and zlib's (without it)."""
+    module = pytest.importorskip(request.param)
+    monkeypatch.setattr(readers, "_inflating", module)
+    return module
+
+
 def read_with_peak(path):
     """(read_idx's array or its FastnetFileError, peak bytes traced while reading)."""
     return with_peak(lambda: read_idx(path))
