@@ -36,6 +36,7 @@ from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 from fastnet._exp import exp
 from fastnet._fpenv import flush_subnormals, restore
 from fastnet._jit import kernel
+from fastnet._views import matrix
 
 # Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
 # code without compiling (or loading) them, and nothing else would start the pool first.
@@ -96,7 +97,10 @@ def copy(destination, source):
 
 @kernel(fastmath=FASTMATH, inline="always")
 def _block(buffer, offset, rows, cols):
-    return buffer[offset:offset + rows * cols].reshape((rows, cols))
+    """``buffer[offset:offset + rows * cols]`` as a ``(rows, cols)`` matrix, a view; the
+    layout's offsets keep it inside ``buffer`` (a check here would be an exit from the
+    ``prange`` loops it is inlined into, and keep them from running in parallel)."""
+    return matrix(buffer[offset:offset + rows * cols], rows, cols)
 
 
 @kernel(fastmath=FASTMATH, inline="always")

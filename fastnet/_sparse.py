@@ -56,6 +56,7 @@ from fastnet._kernels import (CROSS_ENTROPY_CODE, _band, _block, _cross_entropy_
 from fastnet._layout import ALIGNMENT, aligned_zeros, padded
 from fastnet._simd import (get, lanes_of, prefetch, put, vadd, vfma, vload, vmul, vsplat, vstore,
                            vsum, vzero)
+from fastnet._views import flat
 
 #: At most this many groups of neurons: threads split the neurons at groups, and the
 #: output layer's sums are added up group by group, so neither depends on the thread count.
@@ -524,7 +525,7 @@ def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entrie
 def _prefetch_samples(data, start, m):
     """Start fetching the pixels and targets of the ``m`` samples from ``start`` into the
     caches: samples come in random order, and each would otherwise first wait for memory."""
-    targets = data.targets.reshape(-1)
+    targets = flat(data.targets)
     outputs = data.targets.shape[1]
     for i in range(m):
         r = data.order[start + i]
@@ -555,7 +556,7 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
                 u = ws.bases[v] + k * ws.stride
                 vstore(ws.WT, u, vmul(vload(ws.WT, u), factor))
         scale = real(1)
-    P, D, A = ws.P.reshape(-1), ws.D.reshape(-1), ws.A.reshape(-1)
+    P, D, A = flat(ws.P), flat(ws.D), flat(ws.A)
     weight_step, minus_step = vsplat(-step / scale), vsplat(-step)
     for v in range(v_lo, v_hi):
         total = vzero(real(0))
@@ -614,7 +615,7 @@ def _output_share(ws, m, outputs, g_lo, g_hi, slot):
     L, Hp, group = lanes_of(ws.WT), ws.Hp, ws.group
     vectors = Hp // L
     real = ws.WT.dtype.type
-    A, W2, shares = ws.A.reshape(-1), ws.W2.reshape(-1), ws.partials.reshape(-1)
+    A, W2, shares = flat(ws.A), flat(ws.W2), flat(ws.partials)
     for g in range(g_lo, g_hi):
         first, last = g * group, min(vectors, (g + 1) * group)
         share = (slot * ws.partials.shape[1] + g) * ws.partials.shape[2]
@@ -634,7 +635,7 @@ def _output_layer(ws, data, start, m, outputs, step, decay_now, cost, v_lo, v_hi
     L, Hp = lanes_of(ws.WT), ws.Hp
     real = ws.WT.dtype.type
     out, D2, b2 = ws.outputs[me], ws.output_deltas[me], ws.output_biases[me]
-    A, P, W2 = ws.A.reshape(-1), ws.P.reshape(-1), ws.W2.reshape(-1)
+    A, P, W2 = flat(ws.A), flat(ws.P), flat(ws.W2)
     shares = ws.partials[slot]
     for k in range(m * outputs):
         total = b2[k % outputs]

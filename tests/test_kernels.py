@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastnet.network as network
-from fastnet import _kernels
+from fastnet import _kernels, _views
 
 import naive
 from twins import chapter_lists, parameters, seeded
@@ -147,3 +147,35 @@ def test_copy_copies_arrays_of_one_shape_into_views_and_refuses_others():
                          (np.zeros(3), np.zeros(4))):
         with pytest.raises(ValueError, match="shapes differ"):
             _kernels.copy(wrong, right)
+
+
+@numba.njit
+def _flat_then_write(array, value):
+    view = _views.flat(array)
+    view[-1] = value
+    return view
+
+
+@numba.njit
+def _block_then_write(buffer, offset, rows, cols, value):
+    view = _kernels._block(buffer, offset, rows, cols)
+    view[rows - 1, cols - 1] = value
+    return view
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (4, 1, 1)])
+def test_views_are_the_arrays_reshaped_and_share_their_memory(dtype, shape):
+    """``_views.flat`` is ``reshape(-1)`` and ``_kernels._block`` (``_views.matrix``) a
+    slice reshaped to a matrix; writing through either changes the array."""
+    array = np.arange(np.prod(shape), dtype=dtype).reshape(shape)
+    expected = array.reshape(-1).copy()
+    expected[-1] = 99
+    np.testing.assert_array_equal(_flat_then_write(array, 99), expected)
+    np.testing.assert_array_equal(array.reshape(-1), expected)
+    buffer = np.arange(30, dtype=dtype)
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    block = _block_then_write(buffer, 2, rows, cols, -1)
+    assert block.shape == (rows, cols) and block.strides == (cols * buffer.itemsize, buffer.itemsize)
+    np.testing.assert_array_equal(block, np.r_[np.arange(2, 1 + rows * cols), -1].reshape(rows, cols))
+    assert buffer[1 + rows * cols] == -1

@@ -172,6 +172,32 @@ def test_the_first_compilation_is_announced_once_and_a_cached_run_is_quiet(tmp_p
     assert said == [1, 0]
 
 
+PARALLEL_LOOPS = """
+    import json, warnings
+    import numpy as np
+    from numba.core.errors import NumbaPerformanceWarning
+    from fastnet import _trainers, network
+
+    warnings.simplefilter("error", NumbaPerformanceWarning)   # a prange run as a plain loop
+    _trainers.CSR_PARALLEL_ROWS = 100
+    rows = np.random.default_rng(1)
+    X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
+    y = rows.integers(0, 10, 300)
+    for sizes, sparse in (([784, 24, 10], True), ([784, 24, 10], False)):
+        net = network.Network(sizes, sparse=sparse, threads=2)
+        for _ in net.train((X, y), 1, 10, 3.0, test_data=(X, y)):
+            pass
+    print(json.dumps(None))
+"""
+
+
+def test_every_parallel_loop_compiles_to_a_parallel_loop(tmp_path):
+    """Numba runs a ``prange`` loop it cannot split (an exit from its body, say a check
+    that raises in an inlined helper) as a plain loop, with only a warning: compiled from
+    scratch, the sparse and dense paths' parallel kernels give none."""
+    run(PARALLEL_LOOPS, tmp_path)
+
+
 PRELOAD = """
     import gc, json, random
     import numpy as np
@@ -253,17 +279,19 @@ CACHED_LOAD = """
 
     _trainers.preload(network.Network([784, 30, 10]), 10)
     registries = "numba.np.arraymath" in sys.modules   # imported when Numba sets them up
+    arrays = "numba.np.arrayobj" in sys.modules   # imported for the environment of reshape
     total = numba.njit(lambda a: a.sum())(np.arange(4.0))   # compiling sets them up
-    print(json.dumps({"registries": registries, "total": total}))
+    print(json.dumps({"registries": registries, "arrays": arrays, "total": total}))
 """
 
 
 def test_kernels_load_from_the_cache_without_numbas_registries():
     """A process whose kernels all come from the cache loads them without setting up
-    Numba's typing and lowering registries (``_jit``); a function compiled afterwards in
-    that process still compiles with them."""
+    Numba's typing and lowering registries (``_jit``), nor importing Numba's array
+    implementations (``_views``: no kernel calls ``reshape``); a function compiled
+    afterwards in that process still compiles with them."""
     _trainers.preload(network.Network([784, 30, 10]), 10)   # the suite's cache holds them now
-    assert run(CACHED_LOAD, None) == {"registries": False, "total": 6.0}
+    assert run(CACHED_LOAD, None) == {"registries": False, "arrays": False, "total": 6.0}
 
 
 def test_preload_changes_neither_the_network_nor_any_random_state():
