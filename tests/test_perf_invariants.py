@@ -172,6 +172,15 @@ def test_the_first_compilation_is_announced_once_and_a_cached_run_is_quiet(tmp_p
     assert said == [1, 0]
 
 
+#: 300 rows like MNIST's (a fifth non-zero) and their labels, as ``X`` and ``y``, in a script.
+MNIST_LIKE = """
+    _trainers.CSR_PARALLEL_ROWS = 100   # these rows convert as MNIST's many do
+    rows = np.random.default_rng(1)
+    X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
+    y = rows.integers(0, 10, 300)
+"""
+
+
 PARALLEL_LOOPS = """
     import json, warnings
     import numpy as np
@@ -179,12 +188,9 @@ PARALLEL_LOOPS = """
     from fastnet import _trainers, network
 
     warnings.simplefilter("error", NumbaPerformanceWarning)   # a prange run as a plain loop
-    _trainers.CSR_PARALLEL_ROWS = 100
-    rows = np.random.default_rng(1)
-    X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
-    y = rows.integers(0, 10, 300)
-    for sizes, sparse in (([784, 24, 10], True), ([784, 24, 10], False)):
-        net = network.Network(sizes, sparse=sparse, threads=2)
+""" + MNIST_LIKE + """
+    for sparse in (True, False):
+        net = network.Network([784, 24, 10], sparse=sparse, threads=2)
         for _ in net.train((X, y), 1, 10, 3.0, test_data=(X, y)):
             pass
     print(json.dumps(None))
@@ -212,10 +218,7 @@ PRELOAD = """
     net = network.Network([784, 24, 10], dtype=np.%s, rng=np.random.RandomState(0))
     _trainers.preload(net, 10)
     preloaded = loaded()
-    _trainers.CSR_PARALLEL_ROWS = 100   # these rows convert as MNIST's many do
-    rows = np.random.default_rng(1)
-    X = (rows.random((300, 784)) * (rows.random((300, 784)) < 0.2)).astype(np.float32)
-    y = rows.integers(0, 10, 300)
+""" + MNIST_LIKE + """
     for _ in net.train((X, y), 2, 10, 3.0, test_data=(X, y), rng=random.Random(2)):
         pass
     print(json.dumps({"preloaded": len(preloaded), "new": sorted(map(str, loaded() - preloaded))}))
