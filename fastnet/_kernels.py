@@ -27,10 +27,10 @@ promotion in float32 mode). Integers passed from kernel to kernel are never lite
 (``np.int64(0)``, not ``0``): Numba would compile a specialisation for each literal
 value, which doubled the first compilation. Nothing here allocates.
 """
-import numba
 import numpy as np
 from numba import njit, prange
 
+from fastnet import _pool
 from fastnet._codegen import wide_vectors
 from fastnet.costs import CROSS_ENTROPY, QUADRATIC
 from fastnet._exp import exp
@@ -38,9 +38,7 @@ from fastnet._fpenv import flush_subnormals, restore
 from fastnet._jit import kernel
 from fastnet._views import matrix
 
-# Start Numba's thread pool now: a kernel loaded from the cache runs its threaded callees'
-# code without compiling (or loading) them, and nothing else would start the pool first.
-numba.get_num_threads()
+_pool.start()   # now: see there
 
 #: Each cost's delta of one output (``costs``), compiled into the kernels that call it.
 _quadratic_delta, _cross_entropy_delta = (njit(inline="always")(cost.kernel_delta)

@@ -327,3 +327,41 @@ def test_one_hidden_layer_compiles_without_the_layers_above_the_first():
     others = (types.int64,) * 9   # not looked at by the pruning
     assert "_upper_layers" not in _globals_named(_sparse._train_band, (*others, types.none))
     assert "_upper_layers" in _globals_named(_sparse._train_band, (*others, types.int64[::1]))
+
+
+IDLE_SPIN = """
+    import json, os, time
+    before = dict(os.environ)
+    import numba, numpy as np
+    import fastnet.network as network
+    kept = dict(os.environ) == before
+    net = network.Network([64, 32, 4], threads=2)
+    X = np.random.default_rng(0).random((256, 64))
+    idle = []
+    for _ in range(5):
+        net.outputs(X)   # a parallel region of two threads
+        started = time.process_time()
+        time.sleep(0.1)
+        idle.append(time.process_time() - started)
+    gnu = any("libgomp" in line for line in open("/proc/self/maps"))
+    print(json.dumps({"kept": kept, "idle": sorted(idle)[2], "threads": numba.get_num_threads(),
+                      "layer": numba.threading_layer(), "gnu": gnu}))
+"""
+
+
+def test_idle_workers_stop_spinning_soon_unless_the_user_says_otherwise(tmp_path):
+    """After a parallel region, Numba's idle OpenMP worker spins for about a millisecond,
+    not GNU OpenMP's 7 ms (CPU time of the process while it sleeps, the median of five
+    sleeps). The environment is the user's before and after; a wait of the user's own
+    (GNU's default spin, set explicitly) is the one that runs."""
+    settings = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+    clean = {name: value for name, value in os.environ.items() if name not in settings}
+    ours, users = (json.loads(subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(IDLE_SPIN)], capture_output=True, text=True,
+        env=dict(clean, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path), **extra),
+        timeout=600, check=True).stdout.splitlines()[-1]) for extra in ({}, {"GOMP_SPINCOUNT": "300000"}))
+    if not (ours["layer"] == "omp" and ours["gnu"] and ours["threads"] >= 2):
+        pytest.skip(f"needs GNU OpenMP and two threads: {ours}")
+    assert ours["kept"] and users["kept"]
+    assert users["idle"] > 0.003, users   # the user's spin runs (else the check is void)
+    assert ours["idle"] < users["idle"] / 2, (ours, users)
