@@ -193,7 +193,9 @@ def _first_not_finite(name, values):
     TypeError naming ``name`` if they are not real numbers."""
     if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
         raise TypeError(f"{name} must be real numbers, got dtype {values.dtype}")
-    if values.size == 0 or np.isfinite(np.add.reduce(values, axis=None)):
+    with np.errstate(over="ignore", invalid="ignore"):   # a sum that overflows is no error
+        total = np.add.reduce(values, axis=None) if values.size else 0
+    if np.isfinite(total):
         return None   # a NaN or inf makes the sum one: no n-sized mask in the common case
     found = np.argwhere(~np.isfinite(values))   # or the sum overflowed
     return tuple(int(i) for i in found[0]) if found.size else None
