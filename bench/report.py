@@ -49,8 +49,10 @@ def main(path):
         data = json.load(f)
     infos = [b["extra_info"] for b in data["benchmarks"]]
     runs = [i for i in infos if i.get("kind") == "epoch"]
-    cpu = data["machine_info"].get("cpu", {}).get("brand_raw", "")
-    print(f"{os.cpu_count()} cores, {cpu}.")
+    cpu = data["machine_info"].get("cpu", {})
+    # a VM's brand may be generic ("AMD EPYC"): family and model tell its generation
+    print(f"{os.cpu_count()} cores, {cpu.get('brand_raw', '')} "
+          f"(family {cpu.get('family', '?')}, model {cpu.get('model', '?')}).")
     if runs:
         print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of "
               f"interleaved repeats in one process, timed on a subsample and scaled).")
