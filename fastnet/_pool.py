@@ -32,12 +32,10 @@ def start():
     """Start Numba's thread pool (nothing if it runs already): a kernel loaded from the
     cache runs its threaded callees' code without compiling (or loading) them, and nothing
     else would start the pool first."""
-    if any(name in os.environ for name in USER_SETTINGS):
-        numba.get_num_threads()
-        return
-    os.environ.update(IDLE_SPIN)
+    ours = {} if any(name in os.environ for name in USER_SETTINGS) else IDLE_SPIN
+    os.environ.update(ours)
     try:
         numba.get_num_threads()
     finally:
-        for name in IDLE_SPIN:
+        for name in ours:
             del os.environ[name]

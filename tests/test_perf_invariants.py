@@ -14,26 +14,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnet import _trainers, network
+from fastnet import _pool, _trainers, network
 
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _execute(script, tmp_path, timeout=600, **env):
+def _execute(script, tmp_path, timeout=600, without=(), **env):
     """Run ``script`` in a fresh interpreter (kernel cache in ``tmp_path``; None: the suite's
-    own) that must succeed; returns its ``CompletedProcess`` (stdout and stderr as text)."""
+    own; none of the variables named in ``without``) that must succeed; returns its
+    ``CompletedProcess`` (stdout and stderr as text)."""
     cache = {} if tmp_path is None else {"NUMBA_CACHE_DIR": str(tmp_path)}
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), **cache, **env)
+    ours = {name: value for name, value in os.environ.items() if name not in without}
+    environment = dict(ours, PYTHONPATH=str(ROOT), **cache, **env)
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=environment,
                           capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return done
 
 
-def run(script, tmp_path, **env):
+def run(script, tmp_path, without=(), **env):
     """Run ``script`` in a fresh interpreter; its last stdout line is JSON."""
-    return json.loads(_execute(script, tmp_path, **env).stdout.strip().splitlines()[-1])
+    done = _execute(script, tmp_path, without=without, **env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 ALLOCATIONS = """
@@ -354,12 +357,8 @@ def test_idle_workers_stop_spinning_soon_unless_the_user_says_otherwise(tmp_path
     not GNU OpenMP's 7 ms (CPU time of the process while it sleeps, the median of five
     sleeps). The environment is the user's before and after; a wait of the user's own
     (GNU's default spin, set explicitly) is the one that runs."""
-    settings = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
-    clean = {name: value for name, value in os.environ.items() if name not in settings}
-    ours, users = (json.loads(subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(IDLE_SPIN)], capture_output=True, text=True,
-        env=dict(clean, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path), **extra),
-        timeout=600, check=True).stdout.splitlines()[-1]) for extra in ({}, {"GOMP_SPINCOUNT": "300000"}))
+    ours, users = (run(IDLE_SPIN, tmp_path, without=_pool.USER_SETTINGS, **extra)
+                   for extra in ({}, {"GOMP_SPINCOUNT": "300000"}))
     if not (ours["layer"] == "omp" and ours["gnu"] and ours["threads"] >= 2):
         pytest.skip(f"needs GNU OpenMP and two threads: {ours}")
     if users["idle"] < 0.003:
