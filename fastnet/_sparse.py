@@ -15,13 +15,14 @@ Layout:
   and steps each pixel's weights in registers, loading and storing them once
   (``_update_pixels``). Both make the same multiply-adds in the same order: the same
   numbers;
-- the first layer's weights as a transposed mirror ``WT`` (a row per pixel, its ``H``
-  neurons padded to whole vectors): a pixel's weights are contiguous. With several
-  threads, each thread's band of neurons has a panel of its own (``panels``): a row of
-  the panel per pixel, the panels one after the other. Two threads stepping the same
-  pixels' rows side by side in one row would write neighbouring cache lines, which the
-  cores' prefetchers fetch for each other: two threads of 4 vectors each took 0.23 s for
-  an epoch's updates and forward passes of MNIST, against 0.06 s with a panel each.
+- the first layer's weights as a transposed mirror ``WT`` in strips (``strips``): a strip
+  holds a block of up to 4 vectors of neurons (padded to whole vectors) for every pixel,
+  a row per pixel, the rows one after the other; a block's weights of one pixel are
+  contiguous, and so are the rows of neighbouring pixels (an image's non-zero pixels
+  come in runs). A strip belongs to one thread's band of neurons: two threads stepping
+  the same pixels' weights side by side would write neighbouring cache lines, which the
+  cores' prefetchers fetch for each other (two threads of 4 vectors each took 0.23 s
+  for an epoch's updates and forward passes of MNIST, against 0.06 s apart).
   ``mirror`` fills it (and a padded copy of the output layer) from the network when an
   epoch starts; ``unmirror`` writes it back when it ends;
 - L2 decay scales every weight every step; here it is kept lazily as one factor
@@ -181,11 +182,11 @@ class Scratch(NamedTuple):
     one row per thread have their rows padded to whole cache lines."""
     inputs: int
     Hp: int
-    stride: int            # numbers in a row of a panel of ``WT`` (``panels``)
+    stride: int            # numbers in a row of a strip of ``WT`` (``strips``)
     group: int             # vectors of neurons in a group
     group_from: int        # vectors from which a thread groups by pixel (``GROUP_FROM``)
-    WT: np.ndarray         # (panels * inputs * stride): the first layer's weights, a row
-                           # per pixel in each panel
+    WT: np.ndarray         # (strips * inputs * stride): the first layer's weights, a row
+                           # per pixel in each strip
     bases: np.ndarray      # (Hp / lanes): where each vector of neurons starts in ``WT``'s
                            # rows (pixel k's: ``bases[v] + k * stride``)
     scale: np.ndarray      # [s]: the first layer's weights are s * WT (lazy L2 decay)
@@ -230,7 +231,7 @@ def scratch(layout, capacity, dtype, threads, workspace):
     own = lambda size, of=dtype: zeros(threads, padded(size, of), of=of)
     entries = min(capacity, CHUNK) * n_in
     lanes = ALIGNMENT // np.dtype(dtype).itemsize
-    stride, bases, size = panels(n_in, vectors, group, threads, lanes)
+    stride, bases, size = strips(n_in, vectors, group, threads, lanes)
     return Scratch(
         inputs=n_in, Hp=Hp, stride=stride, group=group, group_from=GROUP_FROM, WT=zeros(size),
         bases=bases, scale=np.ones(1, dtype), b1=zeros(Hp), W2=zeros(outputs, Hp),
@@ -245,25 +246,29 @@ def scratch(layout, capacity, dtype, threads, workspace):
         entry_samples=own(entries, np.int32), entry_values=own(entries))
 
 
-def panels(n_in, vectors, group, threads, lanes):
+def strips(n_in, vectors, group, threads, lanes):
     """``(stride, bases, size)``: the layout of ``WT`` for ``n_in`` pixels and ``vectors``
     vectors of ``lanes`` neurons, in groups of ``group``, on ``threads`` threads. Each
-    thread's band (as ``_train_band`` cuts them) has a panel of its own: a row of
-    ``stride`` numbers per pixel (the widest band's, made an odd number of cache lines
-    from 8 of them), the panels one after the other.
-    ``bases[v]``: where vector ``v`` starts in pixel 0's row; ``size``: ``WT``'s length.
-    On one thread: one panel, a row of all the vectors. Any team reaches any vector
-    through ``bases``, so the layout changes no number."""
+    thread's band (as ``_train_band`` cuts them) is cut into blocks of up to 4 vectors
+    from its first (as ``_first_layer`` visits them), each block a strip of its own: a
+    row of ``stride`` numbers per pixel (the widest block's), the strips one after the
+    other. ``bases[v]``: where vector ``v`` starts in pixel 0's row; ``size``: ``WT``'s
+    length. Any team reaches any vector through ``bases``, so the layout changes no
+    number. Measured against a row of a thread's whole band per pixel (epochs of MNIST,
+    four pairs of processes): 784-1000-10 2.8% less time on two threads and 3.1% on
+    one, float32 2.0%; 784-300-10 and 784-100-10 within the noise (2%)."""
     bands = [band_of(vectors, group, threads, t)[2:] for t in range(threads)]
     bands = [(lo, hi) for lo, hi in bands if hi > lo]
-    # rows a power of two apart in memory would share a few cache sets: an odd number of
-    # lines (784-1000-10 on two threads, panels of 64 vectors: 1.23 times as long)
-    width = max(hi - lo for lo, hi in bands)
-    stride = (width + (width >= 8 and width % 2 == 0)) * lanes
+    width = min(4, max(hi - lo for lo, hi in bands))
+    stride = width * lanes
     bases = np.empty(vectors, dtype=np.int64)
-    for panel, (lo, hi) in enumerate(bands):
-        bases[lo:hi] = panel * n_in * stride + np.arange(0, (hi - lo) * lanes, lanes)
-    return stride, bases, len(bands) * n_in * stride
+    size = 0
+    for lo, hi in bands:
+        for first in range(lo, hi, width):
+            count = min(width, hi - first)
+            bases[first:first + count] = size + np.arange(count) * lanes
+            size += n_in * stride
+    return stride, bases, size
 
 
 @kernel(_nrt=False)
@@ -275,15 +280,16 @@ def band_of(vectors, group, team, me):
 
 
 def row_bases(Hp, dtype):
-    """``bases`` of a ``WT`` of one panel (rows of ``Hp``): vector ``v`` at ``v * lanes``."""
+    """``bases`` of a ``WT`` of one row of all ``Hp`` neurons per pixel: vector ``v`` at
+    ``v * lanes``."""
     return np.arange(0, Hp, ALIGNMENT // np.dtype(dtype).itemsize, dtype=np.int64)
 
 
 # -- the mirror: the network's first layer (and output layer) in the scratch's layout ---------
 @kernel()
 def transpose(net, WT, stride, bases):
-    """``WT`` (rows of ``stride``, one per pixel, in the panels ``bases`` locate: see
-    ``panels``) = the first layer's weights transposed; the padding is left as it is
+    """``WT`` (rows of ``stride``, one per pixel, in the strips ``bases`` locate: see
+    ``strips``) = the first layer's weights transposed; the padding is left as it is
     (zero)."""
     n_in, H = net.sizes[0], net.sizes[1]
     W = _block(net.params, net.w_off[0], H, n_in)
@@ -328,7 +334,7 @@ def unmirror(net, ws):
 @kernel(_nrt=False)
 def _block_bases(bases, v, vectors):
     """Where the ``vectors`` (1 to 4) vectors from vector ``v`` start in a pixel's row of
-    ``WT`` (``panels``); unused ones repeat the first."""
+    ``WT`` (``strips``); unused ones repeat the first."""
     b0 = b1 = b2 = b3 = bases[v]
     if vectors > 1:
         b1 = bases[v + 1]
@@ -755,7 +761,7 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
 @kernel(fastmath=STRICT, parallel=True)
 def predict(net, WT, Hp, bases, indptr, offsets, values, Z, acts, a_off, out, threads):
     """The output activations of every sample of the CSR inputs into ``out``, the first
-    layer from ``WT`` (``transpose``; one panel, ``row_bases``). Each of ``threads``
+    layer from ``WT`` (``transpose``; a row per pixel, ``row_bases``). Each of ``threads``
     threads takes every ``threads``-th block of samples, with scratch of its own (``Z[t]``:
     rows of ``Hp``, ``acts[t]``: a dense workspace laid out by ``a_off``)."""
     n, capacity = indptr.size - 1, Z.shape[1] // Hp

@@ -110,30 +110,32 @@ def test_float32_inputs_train_a_float64_network_as_their_float64_copy(problem, b
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 300), st.integers(1, 5),
        st.sampled_from([np.float64, np.float32]))
-def test_each_threads_neurons_have_a_panel_of_their_own(n_in, hidden, threads, dtype):
+def test_each_threads_blocks_of_neurons_have_strips_of_their_own(n_in, hidden, threads, dtype):
     """``WT``'s layout: every vector of neurons of every pixel has its own place; each
-    thread's band (as the epoch cuts them) lies in one panel, a row per pixel, no other
-    band's numbers between or beside its rows; long rows an odd number of cache lines;
-    the mirror and back give the network's parameters exactly, padding left zero."""
+    block of up to 4 vectors of a thread's band (as the epoch cuts and visits them) lies
+    in a strip of its own, a row per pixel, the rows back to back, no other block's
+    numbers in it; the mirror and back give the network's parameters exactly, padding
+    left zero."""
     layout = network.Layout([n_in, hidden, 3])
     ws = _sparse.scratch(layout, 4, dtype, threads, network.Workspace(layout, 4, dtype))
     lanes = 64 // np.dtype(dtype).itemsize
     vectors = ws.Hp // lanes
-    assert ws.bases.size == vectors and ws.WT.size % (n_in * ws.stride) == 0
+    strip = n_in * ws.stride
+    assert ws.bases.size == vectors and ws.WT.size % strip == 0
     places = (ws.bases[:, None, None] + ws.stride * np.arange(n_in)[None, :, None]
               + np.arange(lanes)[None, None, :])
     assert np.unique(places).size == places.size and places.max() < ws.WT.size
+    blocks = []
     for t in range(threads):
         _, _, v_lo, v_hi = _sparse.band_of(vectors, ws.group, threads, t)
-        band = ws.bases[v_lo:v_hi]
-        if band.size:
-            assert (np.diff(band) == lanes).all()   # contiguous in its row
-            panel = band[0] // (n_in * ws.stride)
-            assert ((band + lanes - 1) // (n_in * ws.stride) == panel).all()
-            others = np.delete(ws.bases, np.arange(v_lo, v_hi))
-            assert not ((others // (n_in * ws.stride)) == panel).any()
-    lines = ws.stride // lanes
-    assert lines < 8 or lines % 2 == 1
+        blocks += [ws.bases[v:min(v + 4, v_hi)] for v in range(v_lo, v_hi, 4)]
+    assert sum(block.size for block in blocks) == vectors
+    assert ws.stride == max(block.size for block in blocks) * lanes   # rows back to back
+    owners = [set(block // strip) for block in blocks]
+    assert all(len(owner) == 1 for owner in owners)
+    assert len(set.union(*owners)) == len(blocks) == ws.WT.size // strip
+    for block in blocks:
+        assert block[0] % strip == 0 and (np.diff(block) == lanes).all()   # from the row's start
     net = seeded(network.Network, [n_in, hidden, 3], 1, dtype=dtype)
     before = net.parameters.copy()
     kernel_net = _trainers._kernel_net(net)
