@@ -55,7 +55,8 @@ def main(path):
           f"(family {cpu.get('family', '?')}, model {cpu.get('model', '?')}).")
     if runs:
         print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of "
-              f"interleaved repeats in one process, timed on a subsample and scaled).")
+              f"interleaved repeats in one process, whole epochs; the per-sample reference timed "
+              f"on a subsample and scaled).")
         first = runs[0]
         print(f"BLAS: {first['blas']}; numpy's large matrix product in the same run: "
               f"{first['gemm_flops'] / 1e9:.0f} GFLOP/s (the GEMM peak below, per dtype).")
@@ -97,7 +98,7 @@ def main(path):
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
                   f"{info['threads']} kernel thread{'' if str(info['threads']) == '1' else 's'}) with a busy Python thread in the process: "
-                  f"{info['busy']:.3f} s against {info['alone']:.3f} s alone: "
+                  f"{info['busy']:.3f} s against {info['alone']:.3f} s for a network that trains alone: "
                   f"{verdict(info['ratio'], 2, most=True)}")
 
 
