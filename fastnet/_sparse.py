@@ -279,12 +279,6 @@ def band_of(vectors, group, team, me):
     return g_lo, g_hi, g_lo * group, min(vectors, g_hi * group)
 
 
-def row_bases(Hp, dtype):
-    """``bases`` of a ``WT`` of one row of all ``Hp`` neurons per pixel: vector ``v`` at
-    ``v * lanes``."""
-    return np.arange(0, Hp, ALIGNMENT // np.dtype(dtype).itemsize, dtype=np.int64)
-
-
 # -- the mirror: the network's first layer (and output layer) in the scratch's layout ---------
 @kernel()
 def transpose(net, WT, stride, bases):
@@ -761,7 +755,7 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
 @kernel(fastmath=STRICT, parallel=True)
 def predict(net, WT, Hp, bases, indptr, offsets, values, Z, acts, a_off, out, threads):
     """The output activations of every sample of the CSR inputs into ``out``, the first
-    layer from ``WT`` (``transpose``; a row per pixel, ``row_bases``). Each of ``threads``
+    layer from ``WT`` (``transpose``; the strips of one thread). Each of ``threads``
     threads takes every ``threads``-th block of samples, with scratch of its own (``Z[t]``:
     rows of ``Hp``, ``acts[t]``: a dense workspace laid out by ``a_off``)."""
     n, capacity = indptr.size - 1, Z.shape[1] // Hp
@@ -776,11 +770,11 @@ def predict(net, WT, Hp, bases, indptr, offsets, values, Z, acts, a_off, out, th
             start = block * capacity
             m = min(capacity, n - start)
             A = _block(dense, a_off[1], m, H)
+            for v in range(0, Hp // L, 4):   # a block of neurons over all the samples:
+                for i in range(m):           # the rows of their pixels stay in the caches
+                    _forward_block(WT, bases, v, min(4, Hp // L - v), offsets, values,
+                                   indptr[start + i], indptr[start + i + 1], z, i * Hp)
             for i in range(m):
-                lo, hi = indptr[start + i], indptr[start + i + 1]
-                for v in range(0, Hp // L, 4):
-                    _forward_block(WT, bases, v, min(4, Hp // L - v), offsets, values, lo, hi,
-                                   z, i * Hp)
                 a = A[i]
                 for j in range(H):
                     a[j] = z[i * Hp + j] + b[j]

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from fastnet import _compiling, _kernels, _overrides, _scoped, _shuffle, _sparse, _sync
-from fastnet._layout import Workspace, aligned_zeros
+from fastnet._layout import ALIGNMENT, Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
 #: sparse first layer costs about this much more per multiply-add than the dense one.
@@ -149,12 +149,15 @@ def outputs(net, X):
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
-    indptr, offsets, values = _sparse.to_csr(X, counts, Hp, _csr_threads(net, X))
+    lanes = ALIGNMENT // np.dtype(dtype).itemsize
+    vectors = Hp // lanes
+    stride, bases, size = _sparse.strips(net.sizes[0], vectors, vectors, 1, lanes)
+    indptr, offsets, values = _sparse.to_csr(X, counts, stride, _csr_threads(net, X))
 
     def sparse():
         out = np.empty((n, net.sizes[-1]), dtype=dtype)
-        WT, bases = aligned_zeros(net.sizes[0] * Hp, dtype), _sparse.row_bases(Hp, dtype)
-        _sparse.transpose(network, WT, Hp, bases)
+        WT = aligned_zeros(size, dtype)
+        _sparse.transpose(network, WT, stride, bases)
         Z = aligned_zeros(threads * capacity * Hp, dtype).reshape(threads, -1)
         acts = aligned_zeros(threads * layout.n_units * capacity, dtype).reshape(threads, -1)
         with _numba_threads(threads):
