@@ -290,7 +290,9 @@ class SparseTrainer:
                                     Workspace(layout, capacity, net.dtype)))
         indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.stride,
                                                  _csr_threads(net, X))
-        self.inputs = _sparse.Inputs(indptr, offsets, values, T, np.empty(0, dtype=np.int64))
+        middle = _sparse.middles(indptr, offsets, X.shape[1], self.scratch.stride)
+        self.inputs = _sparse.Inputs(indptr, offsets, values, middle, T,
+                                     np.empty(0, dtype=np.int64))
 
     @property
     def timed(self):

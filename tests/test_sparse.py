@@ -205,6 +205,19 @@ def test_csr_holds_the_non_zero_values_whatever_the_threads(X, threads):
     assert offsets[-1] == -1 and values[-1] == -1
 
 
+@given(hnp.arrays(np.float32, st.tuples(st.integers(0, 9), st.integers(1, 9)),
+                  elements=st.sampled_from([0.0, 0.0, 0.5, 1.0])))
+def test_each_rows_second_half_of_pixels_is_found(X):
+    """``middles``: where each row's pixels from ``inputs // 2`` on start in the CSR."""
+    counts = np.empty(X.shape[0], dtype=np.int64)
+    _sparse.count_nonzeros(X, counts)
+    indptr, offsets, _ = _sparse.to_csr(X, counts, 5)
+    middle = _sparse.middles(indptr, offsets, X.shape[1], 5)
+    half = X.shape[1] // 2
+    for r, row in enumerate(X):
+        assert middle[r] - indptr[r] == np.count_nonzero(row[:half])
+
+
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP, [64, 9]], ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_thread_counts_give_identical_numbers(sizes, dtype):
