@@ -65,6 +65,10 @@ from fastnet._simd import (get, lanes_of, prefetch, put, vadd, vfma, vload, vmul
                            vsum, vzero)
 from fastnet._views import flat
 
+#: Vectors of neurons a block holds: the kernels keep a block's sums (or weights) in
+#: registers (``_block_bases``: 1 to 4), the epoch and the evaluation visit a band's
+#: neurons a block at a time, and each block has a strip of ``WT`` (``strips``).
+BLOCK = 4
 #: At most this many groups of neurons: threads split the neurons at groups, and the
 #: output layer's sums are added up group by group, so neither depends on the thread count.
 GROUPS = 8
@@ -283,8 +287,8 @@ def scratch(layout, capacity, dtype, threads, workspace):
 def strips(n_in, vectors, group, threads, lanes):
     """``(stride, bases, size)``: the layout of ``WT`` for ``n_in`` pixels and ``vectors``
     vectors of ``lanes`` neurons, in groups of ``group``, on ``threads`` threads. Each
-    thread's band (as ``_train_band`` cuts them) is cut into blocks of up to 4 vectors
-    from its first (as ``_first_layer`` visits them), each block a strip of its own: a
+    thread's band (as ``_train_band`` cuts them) is cut into blocks of up to ``BLOCK``
+    vectors from its first (as ``_first_layer`` visits them), each block a strip of its own: a
     row of ``stride`` numbers per pixel (the widest block's), the strips one after the
     other. ``bases[v]``: where vector ``v`` starts in pixel 0's row; ``size``: ``WT``'s
     length. Any team reaches any vector through ``bases``, so the layout changes no
@@ -293,7 +297,7 @@ def strips(n_in, vectors, group, threads, lanes):
     one, float32 2.0%; 784-300-10 and 784-100-10 within the noise (2%)."""
     bands = [band_of(vectors, group, threads, t)[2:] for t in range(threads)]
     bands = [(lo, hi) for lo, hi in bands if hi > lo]
-    width = min(4, max(hi - lo for lo, hi in bands))
+    width = min(BLOCK, max(hi - lo for lo, hi in bands))
     stride = width * lanes
     bases = np.empty(vectors, dtype=np.int64)
     size = 0
@@ -303,6 +307,13 @@ def strips(n_in, vectors, group, threads, lanes):
             bases[first:first + count] = size + np.arange(count) * lanes
             size += n_in * stride
     return stride, bases, size
+
+
+def one_thread_strips(n_in, Hp, dtype):
+    """``strips`` of ``n_in`` pixels' weights for ``Hp`` neurons (whole vectors) of
+    ``dtype``, all on one thread: the evaluation's ``WT``."""
+    lanes = ALIGNMENT // np.dtype(dtype).itemsize
+    return strips(n_in, Hp // lanes, Hp // lanes, 1, lanes)
 
 
 @kernel(_nrt=False)
@@ -676,8 +687,8 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
         if grouped:
             _regroup(ws, data, start, first, samples, me)
             pixels, entries = _first_half(ws.classes[me, 0], samples)
-        for v in range(v_lo, v_hi, 4):   # 4 vectors of neurons: the pixels' rows stay in L2
-            vectors = min(4, v_hi - v)
+        for v in range(v_lo, v_hi, BLOCK):   # a block of neurons: its pixels' rows stay in L2
+            vectors = min(BLOCK, v_hi - v)
             if grouped:   # each half's rows stepped, then summed while still in L1
                 for h in range(2):
                     d, e = h * pixels, h * entries
@@ -880,9 +891,9 @@ def predict(net, WT, Hp, bases, indptr, offsets, values, Z, acts, a_off, out, th
             start = block * capacity
             m = min(capacity, n - start)
             A = _block(dense, a_off[1], m, H)
-            for v in range(0, Hp // L, 4):   # a block of neurons over all the samples:
-                for i in range(m):           # the rows of their pixels stay in the caches
-                    _forward_block(WT, bases, v, min(4, Hp // L - v), offsets, values,
+            for v in range(0, Hp // L, BLOCK):   # a block of neurons over all the samples:
+                for i in range(m):               # the rows of their pixels stay in the caches
+                    _forward_block(WT, bases, v, min(BLOCK, Hp // L - v), offsets, values,
                                    indptr[start + i], indptr[start + i + 1], z, i * Hp)
             for i in range(m):
                 a = A[i]

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from fastnet import _compiling, _kernels, _overrides, _scoped, _shuffle, _sparse, _sync
-from fastnet._layout import ALIGNMENT, Workspace, aligned_zeros
+from fastnet._layout import Workspace, aligned_zeros
 
 #: Inputs with at most this fraction of non-zero values train on the sparse path. The
 #: sparse first layer costs about this much more per multiply-add than the dense one.
@@ -149,9 +149,7 @@ def outputs(net, X):
             return out
         return dense
     Hp = _sparse.padded_width(net.sizes[1], dtype)
-    lanes = ALIGNMENT // np.dtype(dtype).itemsize
-    vectors = Hp // lanes
-    stride, bases, size = _sparse.strips(net.sizes[0], vectors, vectors, 1, lanes)
+    stride, bases, size = _sparse.one_thread_strips(net.sizes[0], Hp, dtype)
     indptr, offsets, values = _sparse.to_csr(X, counts, stride, _csr_threads(net, X))
 
     def sparse():
