@@ -7,13 +7,25 @@ import json
 import os
 import sys
 
-from bench.conftest import IMAGES
+from bench.conftest import IMAGES, PROBE_IMAGES
 
 #: Issue 9's targets: (hidden, dtype) -> {peer: least speed-up}, on MNIST, mini-batch 10.
 TARGETS = {(30, "float64"): {"numpy": 5, "jax": 4}, (100, "float64"): {"numpy": 6, "jax": 5},
            (1000, "float64"): {"numpy": 10, "jax": 4}, (30, "float32"): {"jax": 3},
            (100, "float32"): {"jax": 3}, (1000, "float32"): {"jax": 3}}
 COLUMNS = ["fastnet", "fastnet_2t", "numpy", "jax", "torch", "reference"]
+#: A benchmark ran in a slow spell when the speed probe around it read this many times its
+#: quickest of the run (the probe varies by 2-5% on a quiet machine).
+SPELL = 1.15
+
+
+def spell_marker(info, quickest):
+    """`` [slow spell: ...]`` when the speed probe around the benchmark ``info`` read
+    ``SPELL`` times ``quickest`` or more, else ``""``."""
+    slowest = max(info.get("probe", [0.0]))
+    if slowest < SPELL * quickest or not slowest:
+        return ""
+    return f" [slow spell: the probe read {slowest / quickest:.2f}x its quickest]"
 
 
 def verdict(value, goal, unit="x", most=False):
@@ -24,7 +36,7 @@ def verdict(value, goal, unit="x", most=False):
     return f"MISSED ({shown}: {value / goal if most else goal / value:.2f}x short)"
 
 
-def epoch_table(runs, workload):
+def epoch_table(runs, workload, quickest):
     header = ("| net | dtype | " + " | ".join(f"{c} (s)" for c in COLUMNS) +
               " | x numpy | x jax | x torch | needed FLOP/s, % of GEMM | dense-equivalent, % | targets |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
@@ -40,7 +52,7 @@ def epoch_table(runs, workload):
                    if peer in s and workload == "mnist"]
         lines.append(f"| 784-{r['hidden']}-10 | {r['dtype']} | " + " | ".join(map(cell, COLUMNS)) +
                      f" | {ratio('numpy')} | {ratio('jax')} | {ratio('torch')} | {needed:.0f}% | "
-                     f"{dense:.0f}% | {'; '.join(targets) or '-'} |")
+                     f"{dense:.0f}% | {'; '.join(targets) or '-'}{spell_marker(r, quickest)} |")
     return lines
 
 
@@ -53,6 +65,13 @@ def main(path):
     # a VM's brand may be generic ("AMD EPYC"): family and model tell its generation
     print(f"{os.cpu_count()} cores, {cpu.get('brand_raw', '')} "
           f"(family {cpu.get('family', '?')}, model {cpu.get('model', '?')}).")
+    probes = [seconds for info in infos for seconds in info.get("probe", [])]
+    quickest = min(probes, default=0.0)
+    if probes:
+        print(f"Speed probe around each benchmark (the quickest of three 784-30-10 float64 "
+              f"epochs of {PROBE_IMAGES:,} images, two threads): {1e3 * quickest:.1f} to "
+              f"{1e3 * max(probes):.1f} ms; a result is marked as from a slow spell where "
+              f"the probe read {SPELL:g} times its quickest or more.")
     if runs:
         print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of "
               f"interleaved repeats in one process, whole epochs; the per-sample reference timed "
@@ -63,43 +82,43 @@ def main(path):
         for workload, title in (("mnist", "MNIST's pixels (81% zeros)"),
                                 ("dense", "the same images with no zero pixel")):
             print(f"\n{title}:\n")
-            print("\n".join(epoch_table(runs, workload)))
+            print("\n".join(epoch_table(runs, workload, quickest)))
     for info in infos:
-        kind = info.get("kind")
+        kind, marker = info.get("kind"), spell_marker(info, quickest)
         if kind == "start":
             cold, warm = info["cold"], info["warm"]
             print(f"\nStart-up (a new process: import, load MNIST, first 784-30-10 epoch on "
                   f"{info['images']:,} images, minus a steady epoch of {warm['steady_epoch']:.3f} s): "
                   f"cold (compiling) {cold['start_overhead']:.1f} s (announced: {cold['announced']}), "
                   f"warm (cached) {warm['start_overhead']:.2f} s, of which import "
-                  f"{warm['import']:.2f} s and loading MNIST {warm['load']:.2f} s")
+                  f"{warm['import']:.2f} s and loading MNIST {warm['load']:.2f} s{marker}")
         elif kind == "command_start":
             print(f"\nThe command's start (`fastnet train --epochs 1` on {info['images']:,} images, "
                   f"tested on the test set, the process from start to exit): first run "
                   f"{info['cold']:.1f} s (compiling; announced: {info['announced']}), cached "
-                  f"{info['warm']:.2f} s (median of {info['warm_runs']})")
+                  f"{info['warm']:.2f} s (median of {info['warm_runs']}){marker}")
         elif kind == "accuracy":
             gap = abs(info["float64"] - info["float32"])
             print(f"\nAccuracy after {info['epochs']} epoch(s) of {info['images']:,} images, mean of "
                   f"{info['seeds']} seeds (784-30-10, eta 3): float64 {info['float64']:.2f}%, "
                   f"float32 {info['float32']:.2f}%; gap {gap:.2f} points "
-                  f"({verdict(gap, info['bound'], ' points', most=True)})")
+                  f"({verdict(gap, info['bound'], ' points', most=True)}){marker}")
         elif kind == "two_jobs":
             print(f"\nTwo default `fastnet train` jobs at once ({info['epochs']} epochs, "
                   f"{info['images']:,} images): alone {info['alone']:.2f} s, together "
-                  f"{info['together']:.2f} s each at most: {verdict(info['ratio'], 3, most=True)}")
+                  f"{info['together']:.2f} s each at most: {verdict(info['ratio'], 3, most=True)}{marker}")
         elif kind == "sweep":
             print(f"\nA sweep of {info['runs']} runs (784-30-10, {info['epochs']} epochs, "
                   f"{info['images']:,} images), `fastnet sweep` as a whole command: on its local "
                   f"cluster {info['cluster']:.2f} s, one after another {info['serial']:.2f} s: "
                   f"{verdict(info['speedup'], 1.7)}; the same runs as two serial sweeps side by "
                   f"side, no Dask, {info['halves']:.2f} s: {info['ceiling']:.2f}x, the most two "
-                  f"processes gain on this machine")
+                  f"processes gain on this machine{marker}")
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
                   f"{info['threads']} kernel thread{'' if str(info['threads']) == '1' else 's'}) with a busy Python thread in the process: "
                   f"{info['busy']:.3f} s against {info['alone']:.3f} s for a network that trains alone: "
-                  f"{verdict(info['ratio'], 2, most=True)}")
+                  f"{verdict(info['ratio'], 2, most=True)}{marker}")
 
 
 if __name__ == "__main__":
