@@ -7,16 +7,13 @@ import json
 import os
 import sys
 
-from bench.conftest import IMAGES, PROBE_IMAGES
+from bench.conftest import IMAGES, PROBE_IMAGES, SPELL
 
 #: Issue 9's targets: (hidden, dtype) -> {peer: least speed-up}, on MNIST, mini-batch 10.
 TARGETS = {(30, "float64"): {"numpy": 5, "jax": 4}, (100, "float64"): {"numpy": 6, "jax": 5},
            (1000, "float64"): {"numpy": 10, "jax": 4}, (30, "float32"): {"jax": 3},
            (100, "float32"): {"jax": 3}, (1000, "float32"): {"jax": 3}}
 COLUMNS = ["fastnet", "fastnet_2t", "numpy", "jax", "torch", "reference"]
-#: A benchmark ran in a slow spell when the speed probe around it read this many times its
-#: quickest of the run (the probe varies by 2-5% on a quiet machine).
-SPELL = 1.15
 
 
 def spell_marker(info, quickest):
@@ -68,7 +65,7 @@ def main(path):
     probes = [seconds for info in infos for seconds in info.get("probe", [])]
     quickest = min(probes, default=0.0)
     if probes:
-        print(f"Speed probe around each benchmark (the quickest of three 784-30-10 float64 "
+        print(f"Speed probe around each benchmark (the median of five 784-30-10 float64 "
               f"epochs of {PROBE_IMAGES:,} images, two threads): {1e3 * quickest:.1f} to "
               f"{1e3 * max(probes):.1f} ms; a result is marked as from a slow spell where "
               f"the probe read {SPELL:g} times its quickest or more.")
