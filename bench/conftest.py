@@ -72,9 +72,9 @@ def smoke(request):
 
 #: The speed probe's work: epochs of 784-30-10 float64 on two threads on this many images.
 PROBE_IMAGES = 10_000
-#: A benchmark ran in a slow spell when the speed probe around it read this many times its
-#: quickest of the run (the probe varies by 2-5% on a quiet machine).
-SPELL = 1.15
+#: A benchmark may have run in a slow spell when the speed probe before or after it read
+#: this many times its quickest of the run (on a quiet machine it varies by up to 12%).
+SPELL = 1.25
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,13 @@ COLUMNS = ["fastnet", "fastnet_2t", "numpy", "jax", "torch", "reference"]
 
 
 def spell_marker(info, quickest):
-    """`` [slow spell: ...]`` when the speed probe around the benchmark ``info`` read
-    ``SPELL`` times ``quickest`` or more, else ``""``."""
-    slowest = max(info.get("probe", [0.0]))
-    if slowest < SPELL * quickest or not slowest:
+    """`` [speed probe before/after: ...]`` when the speed probe before or after the
+    benchmark ``info`` read ``SPELL`` times ``quickest`` or more, else ``""``."""
+    probes = info.get("probe", [])
+    if not probes or max(probes) < SPELL * quickest:
         return ""
-    return f" [slow spell: the probe read {slowest / quickest:.2f}x its quickest]"
+    before, after = (f"{seconds / quickest:.2f}x" for seconds in probes)
+    return f" [speed probe before/after: {before}/{after} its quickest: a slow spell?]"
 
 
 def verdict(value, goal, unit="x", most=False):
@@ -67,8 +68,9 @@ def main(path):
     if probes:
         print(f"Speed probe around each benchmark (the median of five 784-30-10 float64 "
               f"epochs of {PROBE_IMAGES:,} images, two threads): {1e3 * quickest:.1f} to "
-              f"{1e3 * max(probes):.1f} ms; a result is marked as from a slow spell where "
-              f"the probe read {SPELL:g} times its quickest or more.")
+              f"{1e3 * max(probes):.1f} ms; a result is marked where the probe before or "
+              f"after it read {SPELL:g} times its quickest or more (a slow spell of the "
+              f"machine, or a moment of one).")
     if runs:
         print(f"Seconds per epoch of {IMAGES:,} images, mini-batch 10, eta 3 (median of "
               f"interleaved repeats in one process, whole epochs; the per-sample reference timed "
