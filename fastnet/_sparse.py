@@ -316,6 +316,14 @@ def one_thread_strips(n_in, Hp, dtype):
     return strips(n_in, Hp // lanes, Hp // lanes, 1, lanes)
 
 
+def grouping_of(ws):
+    """``train_epoch``'s ``grouping`` for the scratch ``ws``: None when no thread's band can
+    be grouped by pixel (fewer than ``ws.group_from`` vectors of neurons in all), else an
+    array (``ws.tally``)."""
+    vectors = ws.Hp * ws.WT.itemsize // ALIGNMENT
+    return ws.tally if vectors >= ws.group_from else None
+
+
 @kernel(_nrt=False)
 def band_of(vectors, group, team, me):
     """``(g_lo, g_hi, v_lo, v_hi)``: the groups of neurons thread ``me`` of ``team`` owns
@@ -652,11 +660,12 @@ def _prefetch_samples(data, start, m):
 # -- one epoch: each thread a band of the first layer's neurons -------------------------------
 @kernel(fastmath=STRICT, _nrt=False)
 def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_next, v_lo, v_hi,
-                 me):
+                 me, grouping):
     """Vectors ``v_lo..v_hi`` of the first layer's ``H`` neurons: update them with the ``m``
     samples from ``start`` (deltas in ``ws.P``, ``step = eta / m``; weights
     ``scale * WT``, decayed now by ``decay_now``), then compute their activations for the
-    ``m_next`` samples from ``start_next`` into ``ws.A``. Returns the new ``scale``."""
+    ``m_next`` samples from ``start_next`` into ``ws.A``. Returns the new ``scale``.
+    ``grouping``: see ``train_epoch``."""
     L, Hp = lanes_of(ws.WT), ws.Hp
     real = ws.WT.dtype.type
     lo, hi = v_lo * L, v_hi * L
@@ -678,29 +687,35 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
             vstore(D, i * Hp + v * L, vmul(weight_step, p))
         vstore(ws.b1, v * L, vfma(total, minus_step, vload(ws.b1, v * L)))
     indptr, offsets, values, order = data.indptr, data.offsets, data.values, data.order
-    grouped = v_hi - v_lo >= ws.group_from
+    grouped = False
+    if grouping is not None:   # (the grouping's code is compiled only then: train_epoch)
+        grouped = v_hi - v_lo >= ws.group_from
     chunks = max(1, -(-m // CHUNK)) if grouped else 1
     for c in range(chunks):
         first = c * CHUNK
         samples = min(CHUNK, m - first)
         forward = m_next if c == chunks - 1 else 0   # once every chunk is stepped
-        if grouped:
-            _regroup(ws, data, start, first, samples, me)
-            pixels, entries = _first_half(ws.classes[me, 0], samples)
+        pixels = entries = 0
+        if grouping is not None:
+            if grouped:
+                _regroup(ws, data, start, first, samples, me)
+                pixels, entries = _first_half(ws.classes[me, 0], samples)
         for v in range(v_lo, v_hi, BLOCK):   # a block of neurons: its pixels' rows stay in L2
             vectors = min(BLOCK, v_hi - v)
-            if grouped:   # each half's rows stepped, then summed while still in L1
-                for h in range(2):
-                    d, e = h * pixels, h * entries
-                    _update_pixels(ws.WT, Hp, ws.bases, v, vectors, ws.ordered[me][d:],
-                                   ws.classes[me, 0, h * (samples + 1):], samples,
-                                   ws.entry_samples[me][e:], ws.entry_values[me][e:], D,
-                                   first * Hp + v * L)
-                    for i in range(forward):
-                        r = order[start_next + i]
-                        _forward_half(ws.WT, ws.bases, v, vectors, offsets, values, indptr[r],
-                                      data.middle[r], indptr[r + 1], A, ws.O, i * Hp, h)
-                continue
+            if grouping is not None:
+                if grouped:   # each half's rows stepped, then summed while still in L1
+                    for h in range(2):
+                        d, e = h * pixels, h * entries
+                        _update_pixels(ws.WT, Hp, ws.bases, v, vectors, ws.ordered[me][d:],
+                                       ws.classes[me, 0, h * (samples + 1):], samples,
+                                       ws.entry_samples[me][e:], ws.entry_values[me][e:], D,
+                                       first * Hp + v * L)
+                        for i in range(forward):
+                            r = order[start_next + i]
+                            _forward_half(ws.WT, ws.bases, v, vectors, offsets, values,
+                                          indptr[r], data.middle[r], indptr[r + 1], A, ws.O,
+                                          i * Hp, h)
+                    continue
             for i in range(m):
                 r = order[start + i]
                 _update_sample(ws.WT, ws.bases, v, vectors, offsets, values, indptr[r],
@@ -802,9 +817,9 @@ def _upper_layers(net, data, ws, start, m, step, decay_now, cost):
 
 
 @kernel(fastmath=STRICT, _nrt=False)
-def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
-    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band (``deep``:
-    see ``train_epoch``)."""
+def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep, grouping):
+    """Thread ``me`` of ``team``: every mini-batch of ``data.order``, for its band (``deep``
+    and ``grouping``: see ``train_epoch``)."""
     L = lanes_of(ws.WT)
     vectors = ws.Hp // L
     g_lo, g_hi, v_lo, v_hi = band_of(vectors, ws.group, team, me)
@@ -814,7 +829,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
     real = ws.WT.dtype.type
     n, none = data.order.size, np.int64(0)
     scale = _first_layer(ws, data, H, none, none, real(0), real(1), ws.scale[0], none,
-                         min(batch, n), v_lo, v_hi, me)
+                         min(batch, n), v_lo, v_hi, me, grouping)
     slot = none
     for start in range(0, n, batch):
         m = min(batch, n - start)
@@ -843,7 +858,7 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
             for i in range(m):
                 copy(ws.P[i, lo:hi], P[i, lo:hi])
         scale = _first_layer(ws, data, H, start, m, step, decay, scale, start + m,
-                             min(batch, n - start - m), v_lo, v_hi, me)
+                             min(batch, n - start - m), v_lo, v_hi, me, grouping)
         slot = 1 - slot
     if _sync.barrier(ws.state, team) < team and me != 0:   # all have read scale, biases
         return
@@ -854,12 +869,14 @@ def _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep):
 
 
 @kernel(fastmath=STRICT, parallel=True)
-def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
+def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep, grouping):
     """Mini-batch SGD over the samples ``data.order``, ``batch`` at a time, on ``threads``
     threads meeting once per mini-batch (twice for other than one hidden layer). ``deep``
     is None for one hidden layer, else any array (``net.sizes``): a ``None`` argument is
     known when Numba compiles, which leaves the layers above the first out of that
-    version (a third of the first compilation of the main job's kernels). Call it
+    version (a third of the first compilation of the main job's kernels). ``grouping``
+    likewise (``grouping_of``): None leaves the grouping by pixel out, for networks in
+    which no thread's band can be grouped (a quarter of the main job's first run). Call it
     with Numba's thread count set to ``threads``: then one thread is a parallel region of
     one, and runs the very code the threads of a larger one run (the same machine code,
     so the same roundings). The first layer's weights and biases (and output weights) are
@@ -868,7 +885,7 @@ def train_epoch(net, data, ws, batch, eta, decay, cost, threads, deep):
         team, me = _sync.rendezvous(ws.state, threads)
         if team > 0:
             word = flush_subnormals()
-            _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep)
+            _train_band(net, data, ws, batch, eta, decay, cost, team, me, deep, grouping)
             restore(word)
 
 

@@ -286,6 +286,7 @@ class SparseTrainer:
             ("sparse", capacity, self.threads),
             lambda: _sparse.scratch(layout, capacity, net.dtype, self.threads,
                                     Workspace(layout, capacity, net.dtype)))
+        self.grouping = _sparse.grouping_of(self.scratch)   # see _sparse.train_epoch
         indptr, offsets, values = _sparse.to_csr(X, counts, self.scratch.stride,
                                                  _csr_threads(net, X))
         middle = _sparse.middles(indptr, offsets, X.shape[1], self.scratch.stride)
@@ -339,7 +340,7 @@ class SparseTrainer:
         with _numba_threads(threads):
             _sparse.train_epoch(self.network, self.inputs._replace(order=order), self.scratch,
                                 self.batch, self.net.dtype.type(eta), self.decay,
-                                self.net.cost.code, threads, self.deep)
+                                self.net.cost.code, threads, self.deep, self.grouping)
 
 
 class NumpyTrainer:

@@ -327,9 +327,31 @@ def test_one_hidden_layer_compiles_without_the_layers_above_the_first():
     first compilation)."""
     from numba.core import types
     from fastnet import _sparse
-    others = (types.int64,) * 9   # not looked at by the pruning
-    assert "_upper_layers" not in _globals_named(_sparse._train_band, (*others, types.none))
-    assert "_upper_layers" in _globals_named(_sparse._train_band, (*others, types.int64[::1]))
+    others, grouping = (types.int64,) * 9, types.none   # not looked at by the pruning
+    assert "_upper_layers" not in _globals_named(_sparse._train_band,
+                                                 (*others, types.none, grouping))
+    assert "_upper_layers" in _globals_named(_sparse._train_band,
+                                             (*others, types.int64[::1], grouping))
+
+
+def test_networks_too_narrow_to_group_compile_without_the_grouping():
+    """``train_epoch``'s ``grouping`` is None when no thread's band can be grouped by pixel
+    (784-30-10): the first layer's code then never names the grouping's kernels, so they
+    are not compiled (a quarter of the main job's first run)."""
+    from numba.core import types
+    from fastnet import _sparse
+    grouped = {"_regroup", "_first_half", "_update_pixels", "_forward_half"}
+    others = (types.int64,) * 13   # not looked at by the pruning
+    assert not grouped & _globals_named(_sparse._first_layer, (*others, types.none))
+    assert grouped <= _globals_named(_sparse._first_layer, (*others, types.int64[:, ::1]))
+    from fastnet._layout import Workspace
+
+    def grouping(hidden):
+        layout = network.Network([784, hidden, 10])._layout
+        return _sparse.grouping_of(_sparse.scratch(layout, 10, np.float64, 2,
+                                                   Workspace(layout, 10, np.float64)))
+    assert grouping(30) is None and grouping(120) is None   # 15 vectors in all
+    assert grouping(128) is not None   # 16: a team of one thread groups them
 
 
 IDLE_SPIN = """
