@@ -109,7 +109,7 @@ def machine_speed(request, smoke):
     """Each timed benchmark records the speed probe just before and just after it
     (``extra_info["probe"]``), for the report to mark what ran in a slow spell: this VM
     has spells of minutes in which fastnet's and JAX's epochs take 1.3-2 times as long and
-    NumPy's do not, which would skew the ratios."""
+    NumPy's small ones do not, which would skew the ratios."""
     if smoke or "benchmark" not in request.fixturenames:
         yield
         return
