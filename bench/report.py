@@ -105,7 +105,8 @@ def main(path):
         elif kind == "two_jobs":
             print(f"\nTwo default `fastnet train` jobs at once ({info['epochs']} epochs, "
                   f"{info['images']:,} images): alone {info['alone']:.2f} s, together "
-                  f"{info['together']:.2f} s each at most: {verdict(info['ratio'], 3, most=True)}{marker}")
+                  f"{info['together']:.2f} s each at most: "
+                  f"{verdict(info['ratio'], 3, most=True)}{marker}")
         elif kind == "sweep":
             print(f"\nA sweep of {info['runs']} runs (784-30-10, {info['epochs']} epochs, "
                   f"{info['images']:,} images), `fastnet sweep` as a whole command: on its local "

@@ -128,7 +128,8 @@ def test_each_threads_blocks_of_neurons_have_strips_of_their_own(n_in, hidden, t
     blocks = []
     for t in range(threads):
         _, _, v_lo, v_hi = _sparse.band_of(vectors, ws.group, threads, t)
-        blocks += [ws.bases[v:min(v + _sparse.BLOCK, v_hi)] for v in range(v_lo, v_hi, _sparse.BLOCK)]
+        blocks += [ws.bases[v:min(v + _sparse.BLOCK, v_hi)]
+                   for v in range(v_lo, v_hi, _sparse.BLOCK)]
     assert sum(block.size for block in blocks) == vectors
     assert ws.stride == max(block.size for block in blocks) * lanes   # rows back to back
     owners = [set(block // strip) for block in blocks]
