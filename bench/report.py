@@ -54,6 +54,26 @@ def epoch_table(runs, workload, quickest):
     return lines
 
 
+def floor_line(info, runs):
+    """The first layer's limit (``bench/test_floor.py``) against fastnet's whole epoch and
+    what 10x NumPy needs, at the same size in the same run (when it has them)."""
+    s = info["seconds"]
+    rate = info["multiply_adds"] * IMAGES / info["images"] / s["in_l1"] / 1e9 / info["threads"]
+    line = (f"The first layer's limit (784-{info['hidden']}-10 {info['dtype']}, "
+            f"{info['threads']} threads, an epoch of {IMAGES:,} images): its sums alone take "
+            f"{s['in_l1']:.3f} s with every weight row in L1 ({rate:.1f} multiply-adds a ns "
+            f"per thread, each with a load), {s['strips']:.3f} s on the strips as trained; the "
+            f"update does as many multiply-adds, each with a load, so at the L1 rate the "
+            f"first layer needs {2 * s['in_l1']:.3f} s")
+    epoch = next((r["epoch_seconds"] for r in runs if r["workload"] == "mnist" and
+                  (r["hidden"], r["dtype"]) == (info["hidden"], info["dtype"])), None)
+    if epoch is not None:
+        line += f"; fastnet's whole epoch took {epoch['fastnet']:.3f} s"
+        if "numpy" in epoch:
+            line += f", and ten times NumPy's speed needs {epoch['numpy'] / 10:.3f} s"
+    return line
+
+
 def main(path):
     with open(path) as f:
         data = json.load(f)
@@ -114,6 +134,8 @@ def main(path):
                   f"{verdict(info['speedup'], 1.7)}; the same runs as two serial sweeps side by "
                   f"side, no Dask, {info['halves']:.2f} s: {info['ceiling']:.2f}x, the most two "
                   f"processes gain on this machine{marker}")
+        elif kind == "floor":
+            print(f"\n{floor_line(info, runs)}{marker}")
         elif kind == "busy_thread":
             print(f"\nAn epoch of 784-{info['hidden']}-10 ({info['images']:,} images, "
                   f"{info['threads']} kernel thread{'' if str(info['threads']) == '1' else 's'}) with a busy Python thread in the process: "
