@@ -62,7 +62,8 @@ def floor_line(info, runs):
             f"threads, {IMAGES:,} images): {s['strips']:.3f} s on the first layer's strips as "
             f"trained, {s['in_l2']:.3f} s with each thread's strips folded onto one that stays "
             f"in its L2 (the same instructions, no row fetched from L3: "
-            f"{1 - s['in_l2'] / s['strips']:.0%} less)")
+            f"{abs(1 - s['in_l2'] / s['strips']):.0%} "
+            f"{'less' if s['in_l2'] <= s['strips'] else 'more'})")
     epoch = next((r["epoch_seconds"] for r in runs if r["workload"] == "mnist" and
                   (r["hidden"], r["dtype"]) == (info["hidden"], info["dtype"])), None)
     if epoch is not None and "numpy" in epoch:

@@ -22,3 +22,5 @@ def test_the_epochs_limit_is_set_against_the_target():
     assert "0.440 s on the first layer's strips as trained, 0.330 s with" in line
     assert "no row fetched from L3: 25% less); ten times NumPy's speed needs 0.290 s" in line
     assert floor_line(info, [other]).endswith("25% less)")
+    info["seconds"]["in_l2"] = 0.462
+    assert floor_line(info, [other]).endswith("5% more)")
