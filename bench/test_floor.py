@@ -23,8 +23,8 @@ from fastnet.datasets import MNIST
 HIDDEN = 1000
 THREADS = 2
 ROUNDS = 3
-#: Small enough that no step changes a weight (weights near 0.03, steps below 1e-30), and
-#: no product of it is subnormal (which some CPUs handle slowly).
+#: Small enough that no step changes a weight (weights of order 1, steps near 1e-30), and
+#: large enough that no product of it is subnormal (which some CPUs handle slowly).
 ETA = 1e-30
 
 
@@ -71,7 +71,8 @@ def test_epoch_limit(benchmark, workloads, smoke, monkeypatch):
     in_l2 = folded(network.Network.from_parameters(trained.sizes, trained.parameters.copy(),
                                                    threads=THREADS), (X, T), monkeypatch)
     list(trained.train((X, T), 1, 10, ETA))
-    assert in_l2._workspace(("sparse", 10, THREADS), None).WT.size * 8 <= THREADS * 256 * 1024
+    folded_weights = in_l2._workspace(("sparse", 10, THREADS), None).WT
+    assert folded_weights.nbytes <= THREADS * 256 * 1024   # a 200 KB strip a thread
 
     def epoch(net):
         (result,) = net.train((X, T), 1, 10, ETA, rng=random.Random(0))
@@ -83,4 +84,3 @@ def test_epoch_limit(benchmark, workloads, smoke, monkeypatch):
     benchmark.extra_info.update(
         kind="floor", hidden=HIDDEN, dtype="float64", images=n, threads=THREADS,
         seconds={name: s * IMAGES / n for name, s in seconds.items()})
-
