@@ -13,14 +13,17 @@ Layout:
   A thread with few neurons steps them sample by sample in memory (``_update_sample``);
   one with many first groups the mini-batch by pixel (``_regroup``, a counting sort)
   and steps each pixel's weights in registers, loading and storing them once
-  (``_update_pixels``). Both make the same multiply-adds in the same order: the same
-  numbers. The grouping keeps the two halves of the pixels apart (before and from pixel
-  ``inputs // 2``): a block's rows of one half are stepped, and the next mini-batch's
-  sums over that half's pixels made at once (``_forward_half``, the same numbers as
-  ``_forward_block``), while most of the rows they need (9 in 10 on MNIST) are still in
-  L1. Measured (epochs of MNIST, alternating processes, against one pass each):
-  784-1000-10 float64 7-10% less time on two threads and 6% on one, float32 4-5% and
-  7%, 784-300-10 5%;
+  (``_update_pixels``), two blocks of 4 vectors at once where they are whole
+  (``_update_half``: each entry's value and sample serve 8 vectors). Both make the same
+  multiply-adds in the same order: the same numbers. The grouping keeps the two halves
+  of the pixels apart (before and from pixel ``inputs // 2``): the rows of one half are
+  stepped, and the next mini-batch's sums over that half's pixels made at once
+  (``_forward_half``, the same numbers as ``_forward_block``, a block at a time), while
+  most of the rows they need (9 in 10 on MNIST) are still in L1 or L2. Measured (epochs
+  of MNIST, alternating processes): the halves against one pass each, 784-1000-10
+  float64 7-10% less time on two threads and 6% on one, float32 4-5% and 7%,
+  784-300-10 5%; two blocks at once against one, 784-1000-10 float64 5% less on two
+  threads (0.405 s against 0.427 s) and 4% on one, float32 5%, 784-300-10 4%;
 - the first layer's weights as a transposed mirror ``WT`` in strips (``strips``): a strip
   holds a block of up to 4 vectors of neurons (padded to whole vectors) for every pixel,
   a row per pixel, the rows one after the other; a block's weights of one pixel are
@@ -576,19 +579,83 @@ def _group(tally, distinct, ordered, classes, samples, entries, indptr, offsets,
         put(tally, get(distinct, d), 0)
 
 
+@kernel(_nrt=False)
+def _load_row(WT, u, b0, b1, b2, b3, vectors):
+    """The ``vectors`` (1 to 4) vectors of a block's row of ``WT`` (the pixel's row at
+    ``u``, the vectors at ``b0``...: ``_block_bases``); unused ones repeat the first."""
+    w0 = w1 = w2 = w3 = vload(WT, u + b0)
+    if vectors > 1:
+        w1 = vload(WT, u + b1)
+    if vectors > 2:
+        w2 = vload(WT, u + b2)
+    if vectors > 3:
+        w3 = vload(WT, u + b3)
+    return w0, w1, w2, w3
+
+
+@kernel(_nrt=False)
+def _store_row(WT, u, b0, b1, b2, b3, vectors, w0, w1, w2, w3):
+    """``_load_row``'s place = the first ``vectors`` of ``w0``..."""
+    vstore(WT, u + b0, w0)
+    if vectors > 1:
+        vstore(WT, u + b1, w1)
+    if vectors > 2:
+        vstore(WT, u + b2, w2)
+    if vectors > 3:
+        vstore(WT, u + b3, w3)
+
+
+@kernel(_nrt=False)
+def _prefetch_row(WT, u, b0, b1, b2, b3, vectors):
+    """Start fetching ``_load_row``'s vectors into the caches."""
+    prefetch(WT, u + b0)
+    if vectors > 1:
+        prefetch(WT, u + b1)
+    if vectors > 2:
+        prefetch(WT, u + b2)
+    if vectors > 3:
+        prefetch(WT, u + b3)
+
+
 @kernel(fastmath=STRICT, _nrt=False)
-def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entries, D, d0):
+def _step_row(D, r, x, vectors, w0, w1, w2, w3):
+    """``w0 + x * D[r:...]``... for the first ``vectors`` (1 to 4) of ``w0``..."""
+    L = lanes_of(D)
+    w0 = vfma(vload(D, r), x, w0)
+    if vectors > 1:
+        w1 = vfma(vload(D, r + L), x, w1)
+    if vectors > 2:
+        w2 = vfma(vload(D, r + 2 * L), x, w2)
+    if vectors > 3:
+        w3 = vfma(vload(D, r + 3 * L), x, w3)
+    return w0, w1, w2, w3
+
+
+@kernel(fastmath=STRICT, _nrt=False)
+def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entries, D, d0,
+                   pair):
     """``WT[u + bases[v]...] += value * D[d0 + i * Hp:...]`` for each entry (sample ``i``,
     ``value``) of each distinct pixel (its row at ``u``) of one half of ``_regroup``'s (of
     ``m`` samples: ``ordered``, ``samples`` and ``entries`` from the half's first pixel and
     entry, ``sizes`` from the half's first count), for ``vectors`` (1 to 4) vectors from
-    vector ``v`` (``d0``: the chunk's first row of ``D`` plus ``v``'s lanes). A pixel's
-    weights are loaded once, stepped by its samples in registers in sample order (the
-    roundings of stepping them sample by sample) and stored once; pixels come by their
-    count of samples, so the inner loop's length changes rarely (no mispredicted branch
-    per pixel). The rows of the pixel ``ROWS_AHEAD`` on are fetched meanwhile."""
+    vector ``v`` (``d0``: the chunk's first row of ``D`` plus ``v``'s lanes); with ``pair``
+    not None (compiled as a version of its own), for the two whole blocks from ``v``, each
+    with its vectors side by side (``_side_by_side``): each entry's value and sample are
+    loaded once for 8 vectors, and the vectors' places follow from each block's first
+    (fewer registers). A pixel's weights are loaded once, stepped by its samples in
+    registers in sample order (the roundings of stepping them sample by sample) and
+    stored once; pixels come by their count of samples, so the inner loop's length
+    changes rarely (no mispredicted branch per pixel). The rows of the pixel
+    ``ROWS_AHEAD`` on are fetched meanwhile."""
     L = lanes_of(WT)
+    first, second = vectors, 0   # the vectors of the block, and of a second one
     b0, b1, b2, b3 = _block_bases(bases, v, vectors)
+    c0, c1, c2, c3 = b0, b1, b2, b3
+    if pair is not None:
+        first, second = BLOCK, BLOCK
+        b0, c0 = bases[v], bases[v + BLOCK]
+        b1, b2, b3 = b0 + L, b0 + 2 * L, b0 + 3 * L
+        c1, c2, c3 = c0 + L, c0 + 2 * L, c0 + 3 * L
     last = -1   # the last distinct pixel
     for c in range(1, m + 1):
         last += sizes[c]
@@ -596,38 +663,53 @@ def _update_pixels(WT, Hp, bases, v, vectors, ordered, sizes, m, samples, entrie
     for c in range(m, 0, -1):
         for _ in range(sizes[c]):
             u, ahead = get(ordered, d), get(ordered, min(d + ROWS_AHEAD, last))
-            prefetch(WT, ahead + b0)
-            if vectors > 1:
-                prefetch(WT, ahead + b1)
-            if vectors > 2:
-                prefetch(WT, ahead + b2)
-            if vectors > 3:
-                prefetch(WT, ahead + b3)
             d += 1
-            w0 = w1 = w2 = w3 = vload(WT, u + b0)
-            if vectors > 1:
-                w1 = vload(WT, u + b1)
-            if vectors > 2:
-                w2 = vload(WT, u + b2)
-            if vectors > 3:
-                w3 = vload(WT, u + b3)
+            _prefetch_row(WT, ahead, b0, b1, b2, b3, first)
+            if second:
+                _prefetch_row(WT, ahead, c0, c1, c2, c3, second)
+            w0, w1, w2, w3 = _load_row(WT, u, b0, b1, b2, b3, first)
+            y0 = y1 = y2 = y3 = w0
+            if second:
+                y0, y1, y2, y3 = _load_row(WT, u, c0, c1, c2, c3, second)
             for t in range(e, e + c):
                 x, r = vsplat(get(entries, t)), d0 + get(samples, t) * Hp
-                w0 = vfma(vload(D, r), x, w0)
-                if vectors > 1:
-                    w1 = vfma(vload(D, r + L), x, w1)
-                if vectors > 2:
-                    w2 = vfma(vload(D, r + 2 * L), x, w2)
-                if vectors > 3:
-                    w3 = vfma(vload(D, r + 3 * L), x, w3)
+                w0, w1, w2, w3 = _step_row(D, r, x, first, w0, w1, w2, w3)
+                if second:
+                    y0, y1, y2, y3 = _step_row(D, r + BLOCK * L, x, second, y0, y1, y2, y3)
             e += c
-            vstore(WT, u + b0, w0)
-            if vectors > 1:
-                vstore(WT, u + b1, w1)
-            if vectors > 2:
-                vstore(WT, u + b2, w2)
-            if vectors > 3:
-                vstore(WT, u + b3, w3)
+            _store_row(WT, u, b0, b1, b2, b3, first, w0, w1, w2, w3)
+            if second:
+                _store_row(WT, u, c0, c1, c2, c3, second, y0, y1, y2, y3)
+
+
+@kernel(_nrt=False)
+def _side_by_side(bases, v, vectors, lanes):
+    """Whether each block of ``BLOCK`` vectors (of ``lanes``) from ``v`` (``vectors`` in
+    all) has its vectors side by side in a row of ``WT``, as every block of ``strips``
+    has. A team visits its bands' blocks from each band's first vector, so they are the
+    strips' own, except where one thread goes on alone with all the bands (``_train_band``)."""
+    for k in range(vectors):
+        if bases[v + k] != bases[v + k - k % BLOCK] + k % BLOCK * lanes:
+            return False
+    return True
+
+
+@kernel(fastmath=STRICT, _nrt=False)
+def _update_half(ws, me, v, vectors, half, pixels, entries, m, D, d0):
+    """``_update_pixels`` of half ``half`` of thread ``me``'s grouping (``pixels`` and
+    ``entries`` in its first half) of ``m`` samples, for ``vectors`` (up to two blocks)
+    from ``v``: two whole blocks side by side at once, else block by block."""
+    d, e = half * pixels, half * entries
+    ordered, sizes = ws.ordered[me][d:], ws.classes[me, 0, half * (m + 1):]
+    samples, values = ws.entry_samples[me][e:], ws.entry_values[me][e:]
+    L = lanes_of(ws.WT)
+    if vectors == 2 * BLOCK and _side_by_side(ws.bases, v, vectors, L):
+        _update_pixels(ws.WT, ws.Hp, ws.bases, v, BLOCK, ordered, sizes, m, samples, values, D,
+                       d0, True)
+        return
+    for b in range(v, v + vectors, BLOCK):
+        _update_pixels(ws.WT, ws.Hp, ws.bases, b, min(BLOCK, v + vectors - b), ordered, sizes, m,
+                       samples, values, D, d0 + (b - v) * L, None)
 
 
 @kernel(_nrt=False)
@@ -700,21 +782,20 @@ def _first_layer(ws, data, H, start, m, step, decay_now, scale, start_next, m_ne
             if grouped:
                 _regroup(ws, data, start, first, samples, me)
                 pixels, entries = _first_half(ws.classes[me, 0], samples)
-        for v in range(v_lo, v_hi, BLOCK):   # a block of neurons: its pixels' rows stay in L2
-            vectors = min(BLOCK, v_hi - v)
+        width = 2 * BLOCK if grouped else BLOCK   # grouped: the update steps two blocks at once
+        for v in range(v_lo, v_hi, width):   # a block or two of neurons: their rows stay in L2
+            vectors = min(width, v_hi - v)
             if grouping is not None:
-                if grouped:   # each half's rows stepped, then summed while still in L1
+                if grouped:   # each half's rows stepped, then summed while still in the caches
                     for h in range(2):
-                        d, e = h * pixels, h * entries
-                        _update_pixels(ws.WT, Hp, ws.bases, v, vectors, ws.ordered[me][d:],
-                                       ws.classes[me, 0, h * (samples + 1):], samples,
-                                       ws.entry_samples[me][e:], ws.entry_values[me][e:], D,
-                                       first * Hp + v * L)
-                        for i in range(forward):
-                            r = order[start_next + i]
-                            _forward_half(ws.WT, ws.bases, v, vectors, offsets, values,
-                                          indptr[r], data.middle[r], indptr[r + 1], A, ws.O,
-                                          i * Hp, h)
+                        _update_half(ws, me, v, vectors, h, pixels, entries, samples, D,
+                                     first * Hp + v * L)
+                        for b in range(v, v + vectors, BLOCK):
+                            for i in range(forward):
+                                r = order[start_next + i]
+                                _forward_half(ws.WT, ws.bases, b, min(BLOCK, v + vectors - b),
+                                              offsets, values, indptr[r], data.middle[r],
+                                              indptr[r + 1], A, ws.O, i * Hp, h)
                     continue
             for i in range(m):
                 r = order[start + i]

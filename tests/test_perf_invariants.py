@@ -341,7 +341,7 @@ def test_networks_too_narrow_to_group_compile_without_the_grouping():
     from numba.core import types
     from fastnet import _sparse
     from fastnet._layout import Workspace
-    grouped = {"_regroup", "_first_half", "_update_pixels", "_forward_half"}
+    grouped = {"_regroup", "_first_half", "_update_half", "_forward_half"}
     others = (types.int64,) * 13   # not looked at by the pruning
     assert not grouped & _globals_named(_sparse._first_layer, (*others, types.none))
     assert grouped <= _globals_named(_sparse._first_layer, (*others, types.int64[:, ::1]))

@@ -149,6 +149,26 @@ def test_each_threads_blocks_of_neurons_have_strips_of_their_own(n_in, hidden, t
     assert (net.parameters == before).all()
 
 
+@pytest.mark.parametrize("vectors, threads", [(18, 2), (19, 1), (24, 2), (8, 8), (30, 4)])
+def test_pairs_of_blocks_are_stepped_at_once_only_where_side_by_side(vectors, threads):
+    """The grouped update steps two blocks at once (``_update_half``) where each has its
+    vectors one after the other in a pixel's row, which every pair of a team's own blocks
+    has, and a pair that straddles two bands' strips, or blocks of one vector each, have
+    not."""
+    lanes, BLOCK = 8, _sparse.BLOCK
+    group = -(-vectors // _sparse.GROUPS)
+    _, bases, _ = _sparse.strips(64, vectors, group, threads, lanes)
+    for v in range(vectors - 2 * BLOCK + 1):
+        side_by_side = all((np.diff(bases[b:b + BLOCK]) == lanes).all() for b in (v, v + BLOCK))
+        assert _sparse._side_by_side(bases, v, 2 * BLOCK, lanes) == side_by_side
+    for t in range(threads):
+        _, _, v_lo, v_hi = _sparse.band_of(vectors, group, threads, t)
+        for v in range(v_lo, v_hi - 2 * BLOCK + 1, 2 * BLOCK):
+            assert _sparse._side_by_side(bases, v, 2 * BLOCK, lanes)
+    if threads == 2 and vectors == 18:   # going on alone: vectors 8-15 straddle two strips
+        assert not _sparse._side_by_side(bases, 8, 2 * BLOCK, lanes)
+
+
 @pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch", [1, 10, 2 * _sparse.CHUNK + 5])   # 3 chunks, the last short
@@ -344,9 +364,14 @@ def test_sparse_evaluation_gives_the_dense_outputs(sizes, pattern):
         sizes, sparse.parameters, sparse=True, threads=2).outputs(X))
 
 
-@pytest.mark.parametrize("sizes", [ONE_HIDDEN, DEEP], ids=str)
+@pytest.mark.parametrize("sizes, threads, group_from", [
+    (ONE_HIDDEN, 2, _sparse.GROUP_FROM), (DEEP, 2, _sparse.GROUP_FROM),
+    # 18 vectors in groups of 3, bands from vectors 0 and 9: going on alone, thread 0
+    # meets a pair of blocks that straddles the bands' strips (``_side_by_side``)
+    ([64, 144, 5], 2, ALWAYS)], ids=str)
 @pytest.mark.parametrize("found", ["long waits", "alone"])
-def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, sizes, found):
+def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, sizes, threads,
+                                                                 group_from, found):
     """Busy cores (``_sync``: waits at the barrier ran long) make thread 0 finish the epoch
     alone, from the next meeting ("long waits") or from the region's start ("alone")."""
     from fastnet import _sync
@@ -362,11 +387,12 @@ def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, si
     rng = np.random.default_rng(3)
     X = inputs("mixed rows", 57, sizes[0], rng)
     y = rng.integers(0, sizes[-1], 57)
-    alone = seeded(network.Network, sizes, 2, threads=1, sparse=True)
-    list(alone.train((X, y), 2, 10, 0.5, lmbda=0.5))
-    monkeypatch.setattr(_sync, "start_region", busy_from_the_start)
-    team = seeded(network.Network, sizes, 2, threads=2, sparse=True)
-    list(team.train((X, y), 2, 10, 0.5, lmbda=0.5))
+    with grouping(group_from):
+        alone = seeded(network.Network, sizes, 2, threads=1, sparse=True)
+        list(alone.train((X, y), 2, 10, 0.5, lmbda=0.5))
+        monkeypatch.setattr(_sync, "start_region", busy_from_the_start)
+        team = seeded(network.Network, sizes, 2, threads=threads, sparse=True)
+        list(team.train((X, y), 2, 10, 0.5, lmbda=0.5))
     assert regions and all(state[_sync.ALONE] == 1 for state in regions)   # it went alone
     assert max_difference(team, alone) == 0
 
