@@ -364,14 +364,14 @@ def test_sparse_evaluation_gives_the_dense_outputs(sizes, pattern):
         sizes, sparse.parameters, sparse=True, threads=2).outputs(X))
 
 
-@pytest.mark.parametrize("sizes, threads, group_from", [
-    (ONE_HIDDEN, 2, _sparse.GROUP_FROM), (DEEP, 2, _sparse.GROUP_FROM),
+@pytest.mark.parametrize("sizes, group_from", [
+    (ONE_HIDDEN, _sparse.GROUP_FROM), (DEEP, _sparse.GROUP_FROM),
     # 18 vectors in groups of 3, bands from vectors 0 and 9: going on alone, thread 0
     # meets a pair of blocks that straddles the bands' strips (``_side_by_side``)
-    ([64, 144, 5], 2, ALWAYS)], ids=str)
+    ([64, 144, 5], ALWAYS)], ids=str)
 @pytest.mark.parametrize("found", ["long waits", "alone"])
-def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, sizes, threads,
-                                                                 group_from, found):
+def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, sizes, group_from,
+                                                                 found):
     """Busy cores (``_sync``: waits at the barrier ran long) make thread 0 finish the epoch
     alone, from the next meeting ("long waits") or from the region's start ("alone")."""
     from fastnet import _sync
@@ -391,7 +391,7 @@ def test_a_team_that_goes_on_alone_computes_what_one_thread_does(monkeypatch, si
         alone = seeded(network.Network, sizes, 2, threads=1, sparse=True)
         list(alone.train((X, y), 2, 10, 0.5, lmbda=0.5))
         monkeypatch.setattr(_sync, "start_region", busy_from_the_start)
-        team = seeded(network.Network, sizes, 2, threads=threads, sparse=True)
+        team = seeded(network.Network, sizes, 2, threads=2, sparse=True)
         list(team.train((X, y), 2, 10, 0.5, lmbda=0.5))
     assert regions and all(state[_sync.ALONE] == 1 for state in regions)   # it went alone
     assert max_difference(team, alone) == 0
