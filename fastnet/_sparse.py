@@ -424,30 +424,44 @@ def _sum_pixels(WT, b0, b1, b2, b3, vectors, offsets, values, p, hi, e0, e1, e2,
 
 
 @kernel(_nrt=False)
+def _load_row(WT, u, b0, b1, b2, b3, vectors):
+    """The ``vectors`` (1 to 4) vectors of a block's row of ``WT`` (the pixel's row at
+    ``u``, the vectors at ``b0``...: ``_block_bases``); unused ones repeat the first.
+    Vectors side by side (``_load_block``) are those at ``0, lanes, 2 * lanes...``."""
+    w0 = w1 = w2 = w3 = vload(WT, u + b0)
+    if vectors > 1:
+        w1 = vload(WT, u + b1)
+    if vectors > 2:
+        w2 = vload(WT, u + b2)
+    if vectors > 3:
+        w3 = vload(WT, u + b3)
+    return w0, w1, w2, w3
+
+
+@kernel(_nrt=False)
+def _store_row(WT, u, b0, b1, b2, b3, vectors, w0, w1, w2, w3):
+    """``_load_row``'s place = the first ``vectors`` of ``w0``..."""
+    vstore(WT, u + b0, w0)
+    if vectors > 1:
+        vstore(WT, u + b1, w1)
+    if vectors > 2:
+        vstore(WT, u + b2, w2)
+    if vectors > 3:
+        vstore(WT, u + b3, w3)
+
+
+@kernel(_nrt=False)
 def _load_block(X, a, vectors):
     """The ``vectors`` (1 to 4) vectors of ``X`` from ``a``; unused ones repeat the first."""
     L = lanes_of(X)
-    x0 = x1 = x2 = x3 = vload(X, a)
-    if vectors > 1:
-        x1 = vload(X, a + L)
-    if vectors > 2:
-        x2 = vload(X, a + 2 * L)
-    if vectors > 3:
-        x3 = vload(X, a + 3 * L)
-    return x0, x1, x2, x3
+    return _load_row(X, a, 0, L, 2 * L, 3 * L, vectors)
 
 
 @kernel(_nrt=False)
 def _store_block(X, a, vectors, x0, x1, x2, x3):
     """``X[a:...]`` = the first ``vectors`` (1 to 4) of ``x0``..."""
     L = lanes_of(X)
-    vstore(X, a, x0)
-    if vectors > 1:
-        vstore(X, a + L, x1)
-    if vectors > 2:
-        vstore(X, a + 2 * L, x2)
-    if vectors > 3:
-        vstore(X, a + 3 * L, x3)
+    _store_row(X, a, 0, L, 2 * L, 3 * L, vectors, x0, x1, x2, x3)
 
 
 @kernel(fastmath=STRICT, _nrt=False)
@@ -577,32 +591,6 @@ def _group(tally, distinct, ordered, classes, samples, entries, indptr, offsets,
             put(tally, k, e + 1)
     for d in range(found):
         put(tally, get(distinct, d), 0)
-
-
-@kernel(_nrt=False)
-def _load_row(WT, u, b0, b1, b2, b3, vectors):
-    """The ``vectors`` (1 to 4) vectors of a block's row of ``WT`` (the pixel's row at
-    ``u``, the vectors at ``b0``...: ``_block_bases``); unused ones repeat the first."""
-    w0 = w1 = w2 = w3 = vload(WT, u + b0)
-    if vectors > 1:
-        w1 = vload(WT, u + b1)
-    if vectors > 2:
-        w2 = vload(WT, u + b2)
-    if vectors > 3:
-        w3 = vload(WT, u + b3)
-    return w0, w1, w2, w3
-
-
-@kernel(_nrt=False)
-def _store_row(WT, u, b0, b1, b2, b3, vectors, w0, w1, w2, w3):
-    """``_load_row``'s place = the first ``vectors`` of ``w0``..."""
-    vstore(WT, u + b0, w0)
-    if vectors > 1:
-        vstore(WT, u + b1, w1)
-    if vectors > 2:
-        vstore(WT, u + b2, w2)
-    if vectors > 3:
-        vstore(WT, u + b3, w3)
 
 
 @kernel(_nrt=False)
